@@ -1,0 +1,35 @@
+# Each target creates its own virtual environment, so one command works on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+## Run the main job on the embedded default: net a month of CN<->RU obligations.
+demo: install
+	$(BIN)/clearing net examples/obligations-2026-10.csv --rates examples/rates-2026-10.json --output out/result-2026-10.json
+
+## Run the whole test suite (PostgreSQL on 127.0.0.1:5432 for the integration tests).
+test: install-dev
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check clearing service migrations tests benchmarks
+	$(BIN)/ruff format --check clearing service migrations tests benchmarks
+	$(BIN)/mypy --strict clearing service
+
+bench: install-dev
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

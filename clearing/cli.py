@@ -1,0 +1,166 @@
+"""The ``clearing`` command: pure netting of files, and the operating commands of DESIGN §10."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from clearing import files, ledger
+from clearing.errors import ClearingError
+from clearing.money import format_amount
+from clearing.netting import NettingResult, net
+from clearing.obligations import Policy
+
+app = typer.Typer(
+    name="clearing",
+    help="Barter clearing and settlement netting between mirrored clearing entities.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+audit_app = typer.Typer(help="Verify the ledger: hash chain, balances and every cycle's digest.")
+app.add_typer(audit_app, name="audit", no_args_is_help=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_VERIFY_FAILED = 1
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command("net")
+def net_command(
+    obligations: Annotated[
+        Path, typer.Argument(help="OBLIGATIONS.csv: one cross-border obligation per row.")
+    ],
+    rates: Annotated[
+        Path, typer.Option("--rates", help="RATES.json: base, jurisdictions and FX rates.")
+    ],
+    policy: Annotated[
+        Policy, typer.Option(help="How matched value is allocated within a corridor.")
+    ] = Policy.FIFO,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Write RESULT.json here and print a summary; default: JSON on stdout."),
+    ] = None,
+) -> None:
+    """Net a file of obligations with fixed rates, without any database."""
+    try:
+        rate_set = files.read_rates(rates)
+        snapshot = files.read_obligations(obligations, rate_set)
+        result = net(snapshot, rate_set, policy)
+    except ClearingError as error:
+        _fail(str(error))
+    document = files.result_document(result)
+    if output is None:
+        json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    _write_atomically(output, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    print_summary(result, Console())
+    Console().print(f"Result written to {output}", highlight=False)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def print_summary(result: NettingResult, console: Console) -> None:
+    """A readable summary of a netting run: corridors, domestic totals, metrics, top positions."""
+    base = result.base
+    metrics = result.metrics
+    corridors = Table(title=f"Corridors (values in {base})", title_justify="left")
+    for column in ("corridor", "submitted", "settled", "carried"):
+        corridors.add_column(column, justify="left" if column == "corridor" else "right")
+    for c in result.corridors:
+        corridors.add_row(
+            f"{c.source} → {c.target}",
+            format_amount(c.submitted, base),
+            format_amount(c.settled, base),
+            format_amount(c.carried, base),
+        )
+    console.print(corridors)
+    domestic = Table(title="Domestic settlement (pay-ins = pay-outs)", title_justify="left")
+    for column in ("jurisdiction", "currency", "pay-ins", "pay-outs"):
+        domestic.add_column(column, justify="right" if column.startswith("pay") else "left")
+    for t in result.jurisdictions:
+        domestic.add_row(
+            t.jurisdiction, t.currency,
+            format_amount(t.pay_in, t.currency), format_amount(t.pay_out, t.currency),
+        )
+    console.print(domestic)
+    summary = Table(show_header=False, title="Metrics", title_justify="left")
+    summary.add_column(justify="left")
+    summary.add_column(justify="right")
+    summary.add_row("obligations", f"{len(result.obligations):,}")
+    summary.add_row(f"submitted ({base})", format_amount(metrics.submitted_value, base))
+    summary.add_row(f"settled ({base})", format_amount(metrics.settled_value, base))
+    summary.add_row(f"carried forward ({base})", format_amount(metrics.carried_value, base))
+    summary.add_row("netting efficiency", metrics.netting_efficiency)
+    summary.add_row("cross-border payments avoided", f"{metrics.obligations_settled:,}")
+    summary.add_row("domestic liquidity saved", metrics.domestic_liquidity_saved)
+    summary.add_row("participants paying or paid", f"{len(result.positions):,}")
+    summary.add_row("digest", result.digest)
+    console.print(summary)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", help="Verify an exported journal (JSON lines), no database."),
+    ] = None,
+) -> None:
+    """Check the hash chain, the balances and every cycle's digest; exit 1 if anything fails."""
+    if from_file is None:
+        _fail("verifying the database needs the persistence layer; pass --from-file JOURNAL.jsonl")
+    try:
+        with open(from_file, encoding="utf-8") as handle:
+            documents = [document for _, document in ledger.read_json_lines(handle)]
+    except OSError as error:
+        _fail(f"{from_file}: cannot be read ({error.strerror})")
+    except ClearingError as error:
+        _fail(f"{from_file}: {error}")
+    report = ledger.verify_journal(documents)
+    _print_report(report)
+    if not report.ok:
+        raise typer.Exit(EXIT_VERIFY_FAILED)
+
+
+def _print_report(report: ledger.VerificationReport) -> None:
+    console = Console()
+    if report.ok:
+        console.print(
+            f"[green]ok[/]: {report.entries} entries, {report.cycles} cycles re-netted to their "
+            f"digests; head {report.head_hash}",
+            highlight=False,
+        )
+        return
+    first = report.problems[0]
+    where = f"entry {first.seq}" if first.seq is not None else f"cycle {first.cycle_id}"
+    console.print(f"[bold red]FAILED[/] at {where}: {first.message}", highlight=False)
+    for problem in report.problems[1:]:
+        other = f"entry {problem.seq}" if problem.seq is not None else f"cycle {problem.cycle_id}"
+        console.print(f"  also {other}: {problem.message}", highlight=False)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,551 @@
+"""The netting core: from a snapshot of obligations and a rate set to legs, positions and a digest.
+
+Pure and deterministic (DESIGN §4). The steps:
+
+1. value every obligation in base minor units (:mod:`clearing.rounding`);
+2. sum values per corridor (debtor jurisdiction -> creditor jurisdiction);
+3. find the maximum circulation within those corridor totals, exactly, with a min-cost flow;
+4. allocate each corridor's circulation to its obligations by policy;
+5. derive domestic legs so that in every jurisdiction pay-ins equal pay-outs to the minor unit;
+6. derive positions, totals, the carried imbalance and metrics;
+7. digest the canonical JSON of everything that determines the result.
+
+The hot loop works on columns (numpy arrays of Python ints where amounts could overflow 64 bits)
+in a canonical order, obligations sorted by id, so that input order never matters.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from clearing import circulation
+from clearing.canonical import canonical_json, encode_columns, encode_object, sha256_hex
+from clearing.errors import InvalidInput
+from clearing.money import exponent, format_rate
+from clearing.obligations import Obligation, Policy
+from clearing.rates import RateSet
+from clearing.rounding import (
+    conversion_factor,
+    largest_remainder,
+    ratio,
+    round_half_up,
+    values_in_base,
+)
+
+ObjectArray = npt.NDArray[np.object_]
+IntArray = npt.NDArray[np.int64]
+
+SNAPSHOT_COLUMNS = (
+    "obligation_id",
+    "debtor_id",
+    "debtor_jurisdiction",
+    "creditor_id",
+    "creditor_jurisdiction",
+    "currency",
+    "outstanding",
+    "due_date",
+    "priority",
+    "sequence",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CorridorTotal:
+    """Values of one corridor, in base minor units."""
+
+    source: str
+    target: str
+    submitted: int
+    settled: int
+
+    @property
+    def carried(self) -> int:
+        return self.submitted - self.settled
+
+
+@dataclass(frozen=True, slots=True)
+class JurisdictionTotal:
+    """A jurisdiction's domestic totals, in minor units of its own currency."""
+
+    jurisdiction: str
+    currency: str
+    pay_in: int
+    pay_out: int
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A participant's one net domestic payment for the cycle, in minor units of ``currency``.
+
+    ``pay_in_value`` and ``pay_out_value`` are the same legs valued in base minor units.
+    """
+
+    participant_id: str
+    jurisdiction: str
+    currency: str
+    pay_in: int
+    pay_out: int
+    pay_in_value: int
+    pay_out_value: int
+
+    @property
+    def net(self) -> int:
+        return self.pay_out - self.pay_in
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a cycle does to one obligation.
+
+    ``value`` and ``settled_value`` are in base minor units; ``settled`` is in the invoice
+    currency; ``debtor_leg`` and ``creditor_leg`` are in the currencies of the debtor's and the
+    creditor's jurisdictions.
+    """
+
+    obligation: Obligation
+    value: int
+    settled_value: int
+    settled: int
+    debtor_leg: int
+    creditor_leg: int
+
+    @property
+    def remaining(self) -> int:
+        return self.obligation.outstanding - self.settled
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """Cycle metrics. Values are base minor units; ratios are six-place decimal strings."""
+
+    submitted_value: int
+    settled_value: int
+    obligations_settled: int
+    netting_efficiency: str
+    domestic_liquidity_saved: str
+
+    @property
+    def carried_value(self) -> int:
+        return self.submitted_value - self.settled_value
+
+
+@dataclass(frozen=True)
+class NettingResult:
+    """The outcome of one netting run. Per-obligation data is columnar, in obligation-id order."""
+
+    digest: str
+    policy: Policy
+    rates: RateSet
+    obligations: tuple[Obligation, ...]
+    values: tuple[int, ...]
+    settled_values: tuple[int, ...]
+    settled: tuple[int, ...]
+    debtor_legs: tuple[int, ...]
+    creditor_legs: tuple[int, ...]
+    corridors: tuple[CorridorTotal, ...]
+    jurisdictions: tuple[JurisdictionTotal, ...]
+    positions: tuple[Position, ...]
+    metrics: Metrics
+
+    @property
+    def base(self) -> str:
+        return self.rates.base
+
+    def settlement(self, index: int) -> Settlement:
+        return Settlement(
+            obligation=self.obligations[index],
+            value=self.values[index],
+            settled_value=self.settled_values[index],
+            settled=self.settled[index],
+            debtor_leg=self.debtor_legs[index],
+            creditor_leg=self.creditor_legs[index],
+        )
+
+    def settlements(self) -> Iterator[Settlement]:
+        return (self.settlement(index) for index in range(len(self.obligations)))
+
+
+def net(
+    obligations: Iterable[Obligation], rates: RateSet, policy: Policy | str = Policy.FIFO
+) -> NettingResult:
+    """Net a snapshot of obligations with a fixed rate set under ``policy``."""
+    policy = _check_policy(policy)
+    snapshot = sorted(obligations, key=operator.attrgetter("obligation_id"))
+    columns = _Columns.of(snapshot)
+    _validate(columns, rates)
+    used_rates = rates.restricted_to(set(columns.currency))
+    base_exponent = exponent(rates.base)
+
+    values = _value_all(columns, used_rates, base_exponent)
+    codes = sorted(used_rates.jurisdictions)
+    code_index = {code: index for index, code in enumerate(codes)}
+    debtor_side = np.fromiter(
+        (code_index[j] for j in columns.debtor_jurisdiction), dtype=np.int64, count=columns.size
+    )
+    creditor_side = np.fromiter(
+        (code_index[j] for j in columns.creditor_jurisdiction), dtype=np.int64, count=columns.size
+    )
+    corridor = debtor_side * len(codes) + creditor_side
+    fifo_order = _fifo_order(columns, corridor)
+
+    capacities = _corridor_sums(values, corridor, len(codes))
+    flows = circulation.maximum_circulation(capacities)
+    settled_values = _allocate(values, corridor, fifo_order, flows, len(codes), policy)
+    settled = _settled_in_invoice_currency(columns, values, settled_values, used_rates, base_exponent)
+    debtor_legs, creditor_legs, totals = _legs(
+        settled_values, debtor_side, creditor_side, codes, used_rates, base_exponent
+    )
+
+    corridor_totals = tuple(
+        CorridorTotal(codes[source], codes[target], submitted, flows.get((source, target), 0))
+        for (source, target), submitted in sorted(capacities.items())
+    )
+    jurisdiction_totals = tuple(
+        JurisdictionTotal(code, used_rates.jurisdictions[code], totals[i], totals[i])
+        for i, code in enumerate(codes)
+    )
+    positions = _positions(columns, settled_values, debtor_legs, creditor_legs, used_rates)
+    metrics = _metrics(values, settled_values, positions)
+
+    result_columns = {
+        "value": _ints(values),
+        "settled_value": _ints(settled_values),
+        "settled": _ints(settled),
+        "debtor_leg": _ints(debtor_legs),
+        "creditor_leg": _ints(creditor_legs),
+    }
+    digest = _digest(
+        policy, used_rates, columns, result_columns, corridor_totals, jurisdiction_totals,
+        positions, metrics,
+    )
+    return NettingResult(
+        digest=digest,
+        policy=policy,
+        rates=used_rates,
+        obligations=tuple(snapshot),
+        values=tuple(result_columns["value"]),
+        settled_values=tuple(result_columns["settled_value"]),
+        settled=tuple(result_columns["settled"]),
+        debtor_legs=tuple(result_columns["debtor_leg"]),
+        creditor_legs=tuple(result_columns["creditor_leg"]),
+        corridors=corridor_totals,
+        jurisdictions=jurisdiction_totals,
+        positions=positions,
+        metrics=metrics,
+    )
+
+
+def _check_policy(policy: Policy | str) -> Policy:
+    try:
+        return Policy(policy)
+    except ValueError:
+        allowed = ", ".join(p.value for p in Policy)
+        raise InvalidInput(f"{policy!r} is not a policy; use one of {allowed}", field="policy") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """The snapshot as columns, in obligation-id order."""
+
+    size: int
+    obligation_id: list[str]
+    debtor_id: list[str]
+    debtor_jurisdiction: list[str]
+    creditor_id: list[str]
+    creditor_jurisdiction: list[str]
+    currency: list[str]
+    outstanding: list[int]
+    due_date: list[date]
+    priority: list[int]
+    sequence: list[int]
+
+    @classmethod
+    def of(cls, snapshot: Sequence[Obligation]) -> _Columns:
+        def column(name: str) -> list[Any]:
+            return list(map(operator.attrgetter(name), snapshot))
+
+        return cls(len(snapshot), *(column(name) for name in SNAPSHOT_COLUMNS))
+
+
+def _validate(columns: _Columns, rates: RateSet) -> None:
+    ids = columns.obligation_id
+    for first, second in zip(ids, ids[1:], strict=False):
+        if first == second:
+            raise InvalidInput(f"duplicate obligation id {first!r}", field="obligation_id")
+    if columns.size and not ids[0]:
+        raise InvalidInput("an obligation id is empty", field="obligation_id")
+    known = set(rates.jurisdictions)
+    for name in ("debtor_jurisdiction", "creditor_jurisdiction"):
+        unknown = set(getattr(columns, name)) - known
+        if unknown:
+            raise InvalidInput(
+                f"jurisdiction {', '.join(sorted(unknown))} has no currency in the rate set",
+                field=name,
+            )
+    for index in np.flatnonzero(
+        np.asarray(columns.debtor_jurisdiction, dtype=object)
+        == np.asarray(columns.creditor_jurisdiction, dtype=object)
+    )[:1]:
+        raise InvalidInput(
+            f"obligation {ids[index]!r} lies inside one jurisdiction "
+            f"({columns.debtor_jurisdiction[index]}); only cross-border debts are netted",
+            field="creditor_jurisdiction",
+        )
+    currencies = set(columns.currency)
+    for currency in sorted(currencies):
+        exponent(currency)
+    missing = rates.missing(currencies)
+    if missing:
+        raise InvalidInput(f"no rate for currency {', '.join(missing)}", field="currency")
+    if columns.size and min(columns.outstanding) <= 0:
+        index = int(np.argmin(np.asarray(columns.outstanding, dtype=object)))
+        raise InvalidInput(
+            f"obligation {ids[index]!r} has nothing outstanding", field="outstanding"
+        )
+
+
+def _value_all(columns: _Columns, rates: RateSet, base_exponent: int) -> ObjectArray:
+    """Step 1: every obligation's value in base minor units."""
+    amounts = np.asarray(columns.outstanding, dtype=object)
+    values = np.empty(columns.size, dtype=object)
+    currency = np.asarray(columns.currency, dtype=object)
+    for code in sorted(set(columns.currency)):
+        factor = conversion_factor(rates.rate(code), exponent(code), base_exponent)
+        mask = currency == code
+        values[mask] = values_in_base(amounts[mask], factor)
+    return values
+
+
+def _fifo_order(columns: _Columns, corridor: IntArray) -> npt.NDArray[np.intp]:
+    """Indices grouped by corridor, then priority, due date, sequence, id (the canonical index)."""
+    due = np.fromiter(
+        (d.toordinal() for d in columns.due_date), dtype=np.int64, count=columns.size
+    )
+    priority = np.asarray(columns.priority, dtype=np.int64)
+    sequence = np.asarray(columns.sequence, dtype=np.int64)
+    identity = np.arange(columns.size, dtype=np.int64)
+    order: npt.NDArray[np.intp] = np.lexsort((identity, sequence, due, priority, corridor))
+    return order
+
+
+def _corridor_sums(
+    values: ObjectArray, corridor: IntArray, jurisdiction_count: int
+) -> dict[tuple[int, int], int]:
+    """Step 2: submitted value per corridor ``(debtor side, creditor side)``."""
+    sums: dict[tuple[int, int], int] = {}
+    for key in np.unique(corridor):
+        total = int(values[corridor == key].sum())
+        sums[divmod(int(key), jurisdiction_count)] = total
+    return sums
+
+
+def _allocate(
+    values: ObjectArray,
+    corridor: IntArray,
+    fifo_order: npt.NDArray[np.intp],
+    flows: dict[tuple[int, int], int],
+    jurisdiction_count: int,
+    policy: Policy,
+) -> ObjectArray:
+    """Step 4: each obligation's settled value (base minor units), never above its value."""
+    settled = np.zeros(len(values), dtype=object)
+    if not len(fifo_order):
+        return settled
+    boundaries = np.flatnonzero(np.diff(corridor[fifo_order])) + 1
+    for group in np.split(fifo_order, boundaries):
+        side = divmod(int(corridor[group[0]]), jurisdiction_count)
+        flow = flows.get((side[0], side[1]), 0)
+        if flow == 0:
+            continue
+        group_values = values[group]
+        if policy is Policy.FIFO:
+            before = np.cumsum(group_values) - group_values
+            room = np.maximum(flow - before, 0)
+            settled[group] = np.minimum(group_values, room)
+        else:
+            settled[group] = largest_remainder(flow, group_values * flow, int(group_values.sum()))
+    return settled
+
+
+def _settled_in_invoice_currency(
+    columns: _Columns,
+    values: ObjectArray,
+    settled_values: ObjectArray,
+    rates: RateSet,
+    base_exponent: int,
+) -> ObjectArray:
+    """Step 5a: settled amount in the invoice currency: in full if fully matched, else rounded
+    down from the settled base value."""
+    outstanding = np.asarray(columns.outstanding, dtype=object)
+    settled = np.zeros(columns.size, dtype=object)
+    full = (settled_values == values) & (values > 0)
+    settled[full] = outstanding[full]
+    partial = (settled_values > 0) & ~full
+    if partial.any():
+        currency = np.asarray(columns.currency, dtype=object)
+        for code in sorted(set(currency[partial])):
+            factor = conversion_factor(rates.rate(code), exponent(code), base_exponent)
+            mask = partial & (currency == code)
+            settled[mask] = settled_values[mask] * factor.denominator // factor.numerator
+    return settled
+
+
+def _legs(
+    settled_values: ObjectArray,
+    debtor_side: IntArray,
+    creditor_side: IntArray,
+    codes: Sequence[str],
+    rates: RateSet,
+    base_exponent: int,
+) -> tuple[ObjectArray, ObjectArray, list[int]]:
+    """Step 5b: domestic legs. In each jurisdiction the debtor legs and the creditor legs are
+    split by largest remainder from one total, so pay-ins equal pay-outs exactly."""
+    debtor_legs = np.zeros(len(settled_values), dtype=object)
+    creditor_legs = np.zeros(len(settled_values), dtype=object)
+    totals: list[int] = []
+    for index, code in enumerate(codes):
+        currency = rates.jurisdictions[code]
+        # Base minor units -> minor units of the jurisdiction's currency: multiply by den / num.
+        factor = conversion_factor(rates.rate(currency), exponent(currency), base_exponent)
+        paying = np.flatnonzero(debtor_side == index)
+        receiving = np.flatnonzero(creditor_side == index)
+        paid_value = int(settled_values[paying].sum())
+        received_value = int(settled_values[receiving].sum())
+        if paid_value != received_value:
+            raise ArithmeticError(
+                f"circulation broken in {code}: pays {paid_value}, receives {received_value}"
+            )
+        total = round_half_up(paid_value * factor.denominator, factor.numerator)
+        debtor_legs[paying] = largest_remainder(
+            total, settled_values[paying] * factor.denominator, factor.numerator
+        )
+        creditor_legs[receiving] = largest_remainder(
+            total, settled_values[receiving] * factor.denominator, factor.numerator
+        )
+        totals.append(total)
+    return debtor_legs, creditor_legs, totals
+
+
+def _positions(
+    columns: _Columns,
+    settled_values: ObjectArray,
+    debtor_legs: ObjectArray,
+    creditor_legs: ObjectArray,
+    rates: RateSet,
+) -> tuple[Position, ...]:
+    """Step 6: one net position per participant, from its legs."""
+    # key -> [pay_in, pay_out, pay_in_value, pay_out_value]
+    sums: dict[tuple[str, str], list[int]] = {}
+    for index in np.flatnonzero(settled_values > 0).tolist():
+        value = settled_values[index]
+        payer = sums.setdefault(
+            (columns.debtor_jurisdiction[index], columns.debtor_id[index]), [0, 0, 0, 0]
+        )
+        payer[0] += debtor_legs[index]
+        payer[2] += value
+        payee = sums.setdefault(
+            (columns.creditor_jurisdiction[index], columns.creditor_id[index]), [0, 0, 0, 0]
+        )
+        payee[1] += creditor_legs[index]
+        payee[3] += value
+    return tuple(
+        Position(
+            participant_id=participant,
+            jurisdiction=jurisdiction,
+            currency=rates.jurisdictions[jurisdiction],
+            pay_in=int(pay_in),
+            pay_out=int(pay_out),
+            pay_in_value=int(pay_in_value),
+            pay_out_value=int(pay_out_value),
+        )
+        for (jurisdiction, participant), (pay_in, pay_out, pay_in_value, pay_out_value) in sorted(
+            sums.items()
+        )
+    )
+
+
+def _metrics(
+    values: ObjectArray, settled_values: ObjectArray, positions: Sequence[Position]
+) -> Metrics:
+    submitted = int(values.sum()) if len(values) else 0
+    settled = int(settled_values.sum()) if len(settled_values) else 0
+    gross = sum(p.pay_in_value + p.pay_out_value for p in positions)
+    net = sum(abs(p.pay_out_value - p.pay_in_value) for p in positions)
+    return Metrics(
+        submitted_value=submitted,
+        settled_value=settled,
+        obligations_settled=int(np.count_nonzero(settled_values > 0)) if len(values) else 0,
+        netting_efficiency=ratio(settled, submitted),
+        domestic_liquidity_saved=ratio(gross - net, gross),
+    )
+
+
+def _ints(column: ObjectArray) -> list[int]:
+    return [int(value) for value in column.tolist()]
+
+
+def _digest(
+    policy: Policy,
+    rates: RateSet,
+    columns: _Columns,
+    results: dict[str, list[int]],
+    corridors: Sequence[CorridorTotal],
+    jurisdictions: Sequence[JurisdictionTotal],
+    positions: Sequence[Position],
+    metrics: Metrics,
+) -> str:
+    """Step 7: SHA-256 of the canonical JSON of the run (see :func:`digest_document`)."""
+    snapshot = {name: getattr(columns, name) for name in SNAPSHOT_COLUMNS}
+    snapshot["due_date"] = [d.isoformat() for d in columns.due_date]
+    small = digest_summary(policy, rates, corridors, jurisdictions, positions, metrics)
+    members = {key: canonical_json(value).decode("utf-8") for key, value in small.items()}
+    members["snapshot"] = encode_columns(snapshot)
+    members["results"] = encode_columns(results)
+    return sha256_hex(encode_object(members).encode("utf-8"))
+
+
+def digest_summary(
+    policy: Policy,
+    rates: RateSet,
+    corridors: Sequence[CorridorTotal],
+    jurisdictions: Sequence[JurisdictionTotal],
+    positions: Sequence[Position],
+    metrics: Metrics,
+) -> dict[str, Any]:
+    """The digested members other than the per-obligation columns (amounts in minor units)."""
+    return {
+        "base": rates.base,
+        "policy": policy.value,
+        "jurisdictions": dict(sorted(rates.jurisdictions.items())),
+        "rates": {c: format_rate(r) for c, r in sorted(rates.rates.items())},
+        "corridors": [[c.source, c.target, c.submitted, c.settled] for c in corridors],
+        "totals": [[t.jurisdiction, t.currency, t.pay_in, t.pay_out] for t in jurisdictions],
+        "positions": [
+            [p.jurisdiction, p.participant_id, p.currency, p.pay_in, p.pay_out] for p in positions
+        ],
+        "metrics": {
+            "submitted_value": metrics.submitted_value,
+            "settled_value": metrics.settled_value,
+            "obligations_settled": metrics.obligations_settled,
+            "netting_efficiency": metrics.netting_efficiency,
+            "domestic_liquidity_saved": metrics.domestic_liquidity_saved,
+        },
+    }
+
+
+__all__ = [
+    "CorridorTotal",
+    "JurisdictionTotal",
+    "Metrics",
+    "NettingResult",
+    "Position",
+    "Settlement",
+    "net",
+]

@@ -1,0 +1,1 @@
+"""The thin HTTP shell of the clearing engine (FastAPI)."""
