@@ -13,11 +13,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearing import files, ledger
+from clearing import files, ledger, services
+from clearing.access import Role
+from clearing.compliance import RuleKind
 from clearing.errors import ClearingError
 from clearing.money import format_amount
 from clearing.netting import NettingResult, net
 from clearing.obligations import Policy
+from clearing.ports import UnitOfWorkFactory
 
 app = typer.Typer(
     name="clearing",
@@ -27,7 +30,15 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 audit_app = typer.Typer(help="Verify the ledger: hash chain, balances and every cycle's digest.")
+db_app = typer.Typer(help="The database named by DATABASE_URL (default: ./clearing.db).")
+entities_app = typer.Typer(help="Clearing entities, one per jurisdiction.")
+keys_app = typer.Typer(help="API keys. A key is shown once and stored only as a hash.")
+rules_app = typer.Typer(help="Compliance rules: blocked goods, priority goods, blocked parties.")
 app.add_typer(audit_app, name="audit", no_args_is_help=True)
+app.add_typer(db_app, name="db", no_args_is_help=True)
+app.add_typer(entities_app, name="entities", no_args_is_help=True)
+app.add_typer(keys_app, name="keys", no_args_is_help=True)
+app.add_typer(rules_app, name="rules", no_args_is_help=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_VERIFY_FAILED = 1
@@ -103,8 +114,10 @@ def print_summary(result: NettingResult, console: Console) -> None:
         domestic.add_column(column, justify="right" if column.startswith("pay") else "left")
     for t in result.jurisdictions:
         domestic.add_row(
-            t.jurisdiction, t.currency,
-            format_amount(t.pay_in, t.currency), format_amount(t.pay_out, t.currency),
+            t.jurisdiction,
+            t.currency,
+            format_amount(t.pay_in, t.currency),
+            format_amount(t.pay_out, t.currency),
         )
     console.print(domestic)
     summary = Table(show_header=False, title="Metrics", title_justify="left")
@@ -160,6 +173,113 @@ def _print_report(report: ledger.VerificationReport) -> None:
     for problem in report.problems[1:]:
         other = f"entry {problem.seq}" if problem.seq is not None else f"cycle {problem.cycle_id}"
         console.print(f"  also {other}: {problem.message}", highlight=False)
+
+
+def _uows() -> UnitOfWorkFactory:
+    from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+
+    return SqlUnitOfWorkFactory()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations (idempotent)."""
+    from clearing.persistence.database import database_url, upgrade
+
+    upgrade()
+    Console().print(f"database at {_safe_url(database_url())} is up to date", highlight=False)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@entities_app.command("add")
+def entities_add(
+    code: Annotated[str, typer.Argument(help="Jurisdiction code, e.g. CN.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 settlement currency, e.g. CNY.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Register a jurisdiction's clearing entity."""
+    try:
+        entity = services.add_entity(_uows()(), code, currency, name)
+    except ClearingError as error:
+        _fail(str(error))
+    Console().print(f"entity {entity.code} settles in {entity.currency}", highlight=False)
+
+
+@entities_app.command("list")
+def entities_list() -> None:
+    """List the clearing entities."""
+    with _uows()() as uow:
+        for entity in uow.entities.list():
+            typer.echo(f"{entity.code}\t{entity.currency}\t{entity.name}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="The principal's role.")],
+    entity: Annotated[str | None, typer.Option(help="Entity code (operators).")] = None,
+    participant: Annotated[str | None, typer.Option(help="Participant id (traders).")] = None,
+    label: Annotated[str, typer.Option(help="A note on whose key this is.")] = "",
+) -> None:
+    """Create an API key and print it, alone, on stdout."""
+    try:
+        key, _principal = services.create_key(
+            _uows()(), role, entity=entity, participant_id=participant, label=label
+        )
+    except ClearingError as error:
+        _fail(str(error))
+    typer.echo(key)
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """List the compliance rules in force."""
+    for rule in services.list_rules(_uows()()):
+        typer.echo(f"{rule.kind.value}\t{rule.value}\t{rule.description}")
+
+
+@rules_app.command("add")
+def rules_add(
+    kind: Annotated[RuleKind, typer.Argument(help="The kind of rule.")],
+    value: Annotated[str, typer.Argument(help="HS code prefix, or participant id.")],
+    description: Annotated[str, typer.Option(help="Why the rule exists.")] = "",
+) -> None:
+    """Add a rule; it applies to the next submission and the next cut-off."""
+    try:
+        rule = services.add_rule(_uows()(), kind, value, description)
+    except ClearingError as error:
+        _fail(str(error))
+    Console().print(f"added {rule.name}", highlight=False)
+
+
+@rules_app.command("remove")
+def rules_remove(
+    kind: Annotated[RuleKind, typer.Argument(help="The kind of rule.")],
+    value: Annotated[str, typer.Argument(help="HS code prefix, or participant id.")],
+) -> None:
+    """Remove a rule."""
+    try:
+        services.remove_rule(_uows()(), kind, value)
+    except ClearingError as error:
+        _fail(str(error))
+    Console().print(f"removed {kind.value}:{value}", highlight=False)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    from service.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port)
 
 
 def main() -> None:

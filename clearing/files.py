@@ -60,7 +60,9 @@ def read_rates(path: str | Path) -> RateSet:
     except OSError as error:
         raise FileInputError(path, None, None, f"cannot be read ({error.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise FileInputError(path, getattr(error, "lineno", None), None, "is not valid JSON") from None
+        raise FileInputError(
+            path, getattr(error, "lineno", None), None, "is not valid JSON"
+        ) from None
     try:
         return RateSet.from_json(document)
     except InvalidInput as error:
@@ -104,7 +106,9 @@ def parse_obligations(
         first = seen_ids.setdefault(obligation.obligation_id, line)
         if first != line:
             raise FileInputError(
-                path, line, "obligation_id",
+                path,
+                line,
+                "obligation_id",
                 f"duplicate id {obligation.obligation_id!r} (first on line {first})",
             )
         for participant, jurisdiction, field in (
@@ -114,7 +118,9 @@ def parse_obligations(
             home = homes.setdefault(participant, jurisdiction)
             if home != jurisdiction:
                 raise FileInputError(
-                    path, line, field,
+                    path,
+                    line,
+                    field,
                     f"participant {participant!r} is in {home} elsewhere in the file, "
                     f"not {jurisdiction}",
                 )
@@ -237,7 +243,9 @@ def result_document(result: NettingResult) -> dict[str, Any]:
                 "remaining": format_amount(s.remaining, s.obligation.currency),
                 "value": format_amount(s.value, base),
                 "settled_value": format_amount(s.settled_value, base),
-                "debtor_leg": _leg(s.debtor_leg, jurisdiction_currency[s.obligation.debtor_jurisdiction]),
+                "debtor_leg": _leg(
+                    s.debtor_leg, jurisdiction_currency[s.obligation.debtor_jurisdiction]
+                ),
                 "creditor_leg": _leg(
                     s.creditor_leg, jurisdiction_currency[s.obligation.creditor_jurisdiction]
                 ),

@@ -233,7 +233,9 @@ class Problem:
         return {**where, "message": self.message}
 
 
-def verify_chain(documents: Iterable[Mapping[str, Any]]) -> tuple[list[ChainedEntry], list[Problem]]:
+def verify_chain(
+    documents: Iterable[Mapping[str, Any]],
+) -> tuple[list[ChainedEntry], list[Problem]]:
     """Check every exported entry: its hash, its link to the one before, its place, its balance.
 
     A changed entry fails its hash; a removed or inserted one breaks the ``seq`` sequence or the
@@ -457,7 +459,9 @@ def _discharge_postings(result: NettingResult, entity: str, currency: str) -> li
             leg = result.creditor_legs[index]
             participants[participant_account(obligation.creditor_id)] -= leg
             mirrors[(obligation.debtor_jurisdiction, 1)] += leg
-    postings = [Posting(account, currency, amount) for account, amount in sorted(participants.items())]
+    postings = [
+        Posting(account, currency, amount) for account, amount in sorted(participants.items())
+    ]
     postings.extend(
         Posting(mirror_account(other), currency, amount)
         for (other, _direction), amount in sorted(mirrors.items())
@@ -505,8 +509,10 @@ def verify_journal(
     head = entries[-1].hash if entries else GENESIS_HASH
     if expected_head is not None and head != expected_head:
         problems.append(
-            Problem(f"journal ends at hash {head}, the head is {expected_head}: entries missing",
-                    seq=entries[-1].seq if entries else 0)
+            Problem(
+                f"journal ends at hash {head}, the head is {expected_head}: entries missing",
+                seq=entries[-1].seq if entries else 0,
+            )
         )
     derived = balances(chained.entry for chained in entries)
     if stored_balances is not None:

@@ -1,4 +1,4 @@
-"""Money at the edges: currency exponents from ISO 4217, and decimal strings <-> integer minor units.
+"""Money at the edges: ISO 4217 exponents, and decimal strings <-> integer minor units.
 
 Inside the engine every amount is an ``int`` in the minor unit of its currency (fen, kopeck,
 cent; a JPY amount has exponent 0). Only the edges (CSV, JSON, HTTP) see decimal strings in
@@ -55,11 +55,11 @@ def parse_amount(text: str, currency: str, *, field: str = "amount") -> int:
     """
     places = exponent(currency)
     if not isinstance(text, str):
-        raise InvalidInput("must be a decimal string such as \"1234.56\"", field=field)
+        raise InvalidInput('must be a decimal string such as "1234.56"', field=field)
     match = _PLAIN_DECIMAL.fullmatch(text)
     if match is None:
         raise InvalidInput(
-            f"{text!r} is not a plain positive decimal number such as \"1234.56\"", field=field
+            f'{text!r} is not a plain positive decimal number such as "1234.56"', field=field
         )
     fraction = match["fraction"] or ""
     if len(fraction) > places:
@@ -110,7 +110,7 @@ def parse_rate(text: str, *, field: str = "rate") -> Decimal:
     """Parse an FX rate: an exact, positive decimal string (no exponent notation)."""
     if not isinstance(text, str) or _PLAIN_DECIMAL.fullmatch(text) is None:
         raise InvalidInput(
-            f"{text!r} is not a plain positive decimal number such as \"0.0781\"", field=field
+            f'{text!r} is not a plain positive decimal number such as "0.0781"', field=field
         )
     rate = Decimal(text)
     if rate == 0:

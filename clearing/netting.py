@@ -16,6 +16,7 @@ in a canonical order, obligations sorted by id, so that input order never matter
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -198,7 +199,9 @@ def net(
     capacities = _corridor_sums(values, corridor, len(codes))
     flows = circulation.maximum_circulation(capacities)
     settled_values = _allocate(values, corridor, fifo_order, flows, len(codes), policy)
-    settled = _settled_in_invoice_currency(columns, values, settled_values, used_rates, base_exponent)
+    settled = _settled_in_invoice_currency(
+        columns, values, settled_values, used_rates, base_exponent
+    )
     debtor_legs, creditor_legs, totals = _legs(
         settled_values, debtor_side, creditor_side, codes, used_rates, base_exponent
     )
@@ -222,8 +225,14 @@ def net(
         "creditor_leg": _ints(creditor_legs),
     }
     digest = _digest(
-        policy, used_rates, columns, result_columns, corridor_totals, jurisdiction_totals,
-        positions, metrics,
+        policy,
+        used_rates,
+        columns,
+        result_columns,
+        corridor_totals,
+        jurisdiction_totals,
+        positions,
+        metrics,
     )
     return NettingResult(
         digest=digest,
@@ -247,7 +256,9 @@ def _check_policy(policy: Policy | str) -> Policy:
         return Policy(policy)
     except ValueError:
         allowed = ", ".join(p.value for p in Policy)
-        raise InvalidInput(f"{policy!r} is not a policy; use one of {allowed}", field="policy") from None
+        raise InvalidInput(
+            f"{policy!r} is not a policy; use one of {allowed}", field="policy"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +287,7 @@ class _Columns:
 
 def _validate(columns: _Columns, rates: RateSet) -> None:
     ids = columns.obligation_id
-    for first, second in zip(ids, ids[1:], strict=False):
+    for first, second in itertools.pairwise(ids):
         if first == second:
             raise InvalidInput(f"duplicate obligation id {first!r}", field="obligation_id")
     if columns.size and not ids[0]:
@@ -325,9 +336,7 @@ def _value_all(columns: _Columns, rates: RateSet, base_exponent: int) -> ObjectA
 
 def _fifo_order(columns: _Columns, corridor: IntArray) -> npt.NDArray[np.intp]:
     """Indices grouped by corridor, then priority, due date, sequence, id (the canonical index)."""
-    due = np.fromiter(
-        (d.toordinal() for d in columns.due_date), dtype=np.int64, count=columns.size
-    )
+    due = np.fromiter((d.toordinal() for d in columns.due_date), dtype=np.int64, count=columns.size)
     priority = np.asarray(columns.priority, dtype=np.int64)
     sequence = np.asarray(columns.sequence, dtype=np.int64)
     identity = np.arange(columns.size, dtype=np.int64)

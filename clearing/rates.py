@@ -19,7 +19,7 @@ _JURISDICTION_CODE = re.compile(r"[A-Z]{2,8}")
 def check_jurisdiction(code: str, *, field: str = "jurisdiction") -> str:
     """Return ``code`` if it is a jurisdiction code (2 to 8 capital letters, e.g. ``CN``)."""
     if not isinstance(code, str) or not _JURISDICTION_CODE.fullmatch(code):
-        raise InvalidInput(f"{code!r} is not a jurisdiction code such as \"CN\"", field=field)
+        raise InvalidInput(f'{code!r} is not a jurisdiction code such as "CN"', field=field)
     return code
 
 
@@ -90,7 +90,9 @@ class RateSet:
             raise InvalidInput("is required: the base currency code", field="base")
         jurisdictions = document.get("jurisdictions")
         if not isinstance(jurisdictions, dict) or not jurisdictions:
-            raise InvalidInput("is required: an object of jurisdiction -> currency", field="jurisdictions")
+            raise InvalidInput(
+                "is required: an object of jurisdiction -> currency", field="jurisdictions"
+            )
         rates = document.get("rates")
         if not isinstance(rates, dict) or not rates:
             raise InvalidInput("is required: an object of currency -> rate", field="rates")

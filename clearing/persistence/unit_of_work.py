@@ -1,0 +1,71 @@
+"""The SQLAlchemy unit of work: one session, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearing.errors import Conflict
+from clearing.persistence.database import make_engine, session_factory
+from clearing.persistence.repositories import (
+    ApiKeyRepository,
+    EntityRepository,
+    IdempotencyRepository,
+    InvoiceRepository,
+    ParticipantRepository,
+    RuleRepository,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def __enter__(self) -> Self:
+        self.session = self._sessions()
+        self.entities = EntityRepository(self.session)
+        self.participants = ParticipantRepository(self.session)
+        self.api_keys = ApiKeyRepository(self.session)
+        self.invoices = InvoiceRepository(self.session)
+        self.rules = RuleRepository(self.session)
+        self.idempotency = IdempotencyRepository(self.session)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except IntegrityError as error:
+            self.session.rollback()
+            raise Conflict("the change conflicts with data stored meanwhile") from error
+        except OperationalError as error:
+            self.session.rollback()
+            if "could not serialize" in str(error.orig) or "deadlock" in str(error.orig):
+                raise Conflict("a concurrent change won; try again") from error
+            raise
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes units of work on one engine (one connection pool per process)."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine or make_engine()
+        self.sessions = session_factory(self.engine)
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions)

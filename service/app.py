@@ -1,0 +1,70 @@
+"""The application factory: routes, error mapping, request limits and health checks."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from clearing import __version__
+from clearing.ports import UnitOfWorkFactory
+from service import errors
+from service.routes import invoices, participants
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+log = logging.getLogger("clearing.service")
+
+
+def create_app(uows: UnitOfWorkFactory | None = None) -> FastAPI:
+    """Build the API on ``uows`` (default: the database named by ``DATABASE_URL``)."""
+    if uows is None:
+        from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+
+        uows = SqlUnitOfWorkFactory()
+    app = FastAPI(
+        title="Clearing engine API",
+        version=__version__,
+        description=(
+            "Mirrored clearing entities match cross-border invoices so that money settles only "
+            "at home. Authenticate with `Authorization: Bearer <key>`. Amounts are decimal "
+            "strings in major units. POSTs accept an `Idempotency-Key` header."
+        ),
+    )
+    app.state.uows = uows
+    errors.install(app)
+    app.middleware("http")(_limit_body_and_tag_request)
+    app.include_router(participants.router)
+    app.include_router(invoices.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    return app
+
+
+async def _limit_body_and_tag_request(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        return JSONResponse(
+            {"code": "too_large", "message": f"the body exceeds {MAX_BODY_BYTES} bytes"},
+            status_code=413,
+        )
+    if length is None and request.method in ("POST", "PUT", "PATCH"):
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse(
+                {"code": "too_large", "message": f"the body exceeds {MAX_BODY_BYTES} bytes"},
+                status_code=413,
+            )
+    response = await call_next(request)
+    response.headers["X-Request-ID"] = request_id
+    return response
