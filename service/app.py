@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from clearing import __version__
 from clearing.ports import UnitOfWorkFactory
 from service import errors
-from service.routes import invoices, participants
+from service.routes import cycles, invoices, ledger, participants
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -39,6 +39,8 @@ def create_app(uows: UnitOfWorkFactory | None = None) -> FastAPI:
     app.middleware("http")(_limit_body_and_tag_request)
     app.include_router(participants.router)
     app.include_router(invoices.router)
+    app.include_router(cycles.router)
+    app.include_router(ledger.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -52,6 +54,9 @@ async def _limit_body_and_tag_request(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    if "\x00" in request.url.path or "%00" in str(request.url.query):
+        # No stored identifier contains NUL (PostgreSQL text cannot hold it).
+        return JSONResponse({"code": "not_found", "message": "no such object"}, status_code=404)
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
         return JSONResponse(

@@ -183,3 +183,159 @@ class IdempotencyRow(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- cycles -----------------------------------------------------------------------------------
+
+
+class CycleRow(Base):
+    __tablename__ = "cycles"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'proposed', 'approved', 'settling', 'settled', 'rejected', "
+            "'superseded')",
+            name="status_known",
+        ),
+        CheckConstraint("policy IN ('fifo', 'pro_rata')", name="policy_known"),
+        CheckConstraint("active_slot IS NULL OR active_slot = 1", name="one_slot"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    policy: Mapped[str] = mapped_column(String(16))
+    #: 1 while the cycle is between open and settled, else NULL: the unique constraint lets at
+    #: most one cycle be active at a time.
+    active_slot: Mapped[int | None] = mapped_column(Integer, unique=True)
+    rates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    digest: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    predecessor_id: Mapped[str | None] = mapped_column(String(40))
+    superseded_by: Mapped[str | None] = mapped_column(String(40))
+    defaulted: Mapped[list[Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CycleObligationRow(Base):
+    """The snapshot a cycle took and what netting did to each obligation."""
+
+    __tablename__ = "cycle_obligations"
+
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    debtor_id: Mapped[str] = mapped_column(String(64), index=True)
+    debtor_entity: Mapped[str] = mapped_column(String(8))
+    creditor_id: Mapped[str] = mapped_column(String(64), index=True)
+    creditor_entity: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    outstanding: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    due_date: Mapped[date] = mapped_column(Date)
+    priority: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
+    settled_value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
+    settled: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    debtor_leg: Mapped[int] = mapped_column(BigInteger, comment="minor units, debtor entity")
+    creditor_leg: Mapped[int] = mapped_column(BigInteger, comment="minor units, creditor entity")
+
+
+class CyclePositionRow(Base):
+    __tablename__ = "cycle_positions"
+
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    pay_in: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    pay_out: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    pay_in_value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
+    pay_out_value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
+
+
+class CycleApprovalRow(Base):
+    __tablename__ = "cycle_approvals"
+
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(8), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    principal_id: Mapped[str] = mapped_column(String(64))
+    approved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PayInRow(Base):
+    __tablename__ = "pay_ins"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "entity", "bank_reference"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    participant_id: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    bank_reference: Mapped[str] = mapped_column(String(140))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    carried_from: Mapped[str | None] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RefundRow(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    participant_id: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- the ledger (append-only: triggers from migration 0002 refuse UPDATE, DELETE, TRUNCATE) ---
+
+
+class JournalEntryRow(Base):
+    __tablename__ = "journal_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entity: Mapped[str] = mapped_column(ForeignKey("entities.code"), index=True)
+    cycle_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    cycle_record: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JournalPostingRow(Base):
+    __tablename__ = "journal_postings"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(ForeignKey("journal_entries.seq"), index=True)
+    line: Mapped[int] = mapped_column(Integer, comment="order of the posting within its entry")
+    entity: Mapped[str] = mapped_column(String(8))
+    account: Mapped[str] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger, comment="signed minor units; + is a debit")
+
+
+Index("ix_journal_postings_entity_account", JournalPostingRow.entity, JournalPostingRow.account)
+
+
+class LedgerHeadRow(Base):
+    """The last entry of the chain; locked while a transaction appends, so seq stays gapless."""
+
+    __tablename__ = "ledger_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

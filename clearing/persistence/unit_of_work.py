@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clearing.errors import Conflict
+from clearing.persistence.cycle_repositories import CycleRepository, LedgerRepository
 from clearing.persistence.database import make_engine, session_factory
 from clearing.persistence.repositories import (
     ApiKeyRepository,
@@ -33,6 +34,8 @@ class SqlUnitOfWork:
         self.invoices = InvoiceRepository(self.session)
         self.rules = RuleRepository(self.session)
         self.idempotency = IdempotencyRepository(self.session)
+        self.cycles = CycleRepository(self.session)
+        self.ledger = LedgerRepository(self.session)
         return self
 
     def __exit__(

@@ -1,0 +1,644 @@
+"""Repositories of cycles and of the ledger. Large writes are set-based: COPY on PostgreSQL,
+one multi-row statement elsewhere; never one ORM object at a time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from clearing.cycles import (
+    ACTIVE_STATES,
+    Approval,
+    Cycle,
+    CycleStatus,
+    CycleSummary,
+    PayIn,
+    Refund,
+)
+from clearing.ledger import GENESIS_HASH, ChainedEntry, JournalEntry, Posting
+from clearing.netting import NettingResult, Position, Settlement
+from clearing.obligations import Invoice, Obligation, Policy, Status
+from clearing.persistence.repositories import _invoice
+from clearing.persistence.tables import (
+    CycleApprovalRow,
+    CycleObligationRow,
+    CyclePositionRow,
+    CycleRow,
+    InvoiceEventRow,
+    InvoiceRow,
+    JournalEntryRow,
+    JournalPostingRow,
+    LedgerHeadRow,
+    PayInRow,
+    RefundRow,
+)
+from clearing.rates import RateSet
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def copy_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+) -> int:
+    """Write ``rows`` into ``table`` in the current transaction: COPY on PostgreSQL."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        count = 0
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    batch = [dict(zip(columns, row, strict=True)) for row in rows]
+    if batch:
+        session.execute(insert(table), batch)
+    return len(batch)
+
+
+class CycleRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- the cycle itself ---
+
+    def add(self, cycle: Cycle) -> None:
+        self.session.add(CycleRow(**_cycle_values(cycle)))
+        self.session.flush()
+
+    def save(self, cycle: Cycle) -> None:
+        values = _cycle_values(cycle)
+        del values["id"]
+        self.session.execute(update(CycleRow).where(CycleRow.id == cycle.id).values(values))
+
+    def get(self, cycle_id: str, *, for_update: bool = False) -> Cycle | None:
+        query = select(CycleRow).where(CycleRow.id == cycle_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.scalars(query).first()
+        return self._cycle(row) if row else None
+
+    def active(self) -> Cycle | None:
+        row = self.session.scalars(select(CycleRow).where(CycleRow.active_slot == 1)).first()
+        return self._cycle(row) if row else None
+
+    def next_number(self) -> int:
+        return (
+            int(self.session.scalar(select(func.coalesce(func.max(CycleRow.number), 0))) or 0) + 1
+        )
+
+    def recent(self, before_number: int | None, limit: int) -> list[Cycle]:
+        query = select(CycleRow).order_by(CycleRow.number.desc()).limit(limit)
+        if before_number is not None:
+            query = query.where(CycleRow.number < before_number)
+        return [self._cycle(row) for row in self.session.scalars(query)]
+
+    def add_approval(self, cycle_id: str, approval: Approval) -> None:
+        self.session.add(
+            CycleApprovalRow(
+                cycle_id=cycle_id,
+                entity=approval.entity,
+                digest=approval.digest,
+                principal_id=approval.principal_id,
+                approved_at=approval.approved_at,
+            )
+        )
+        self.session.flush()
+
+    def _cycle(self, row: CycleRow) -> Cycle:
+        approvals = tuple(
+            Approval(a.entity, a.digest, a.principal_id, a.approved_at)
+            for a in self.session.scalars(
+                select(CycleApprovalRow)
+                .where(CycleApprovalRow.cycle_id == row.id)
+                .order_by(CycleApprovalRow.approved_at, CycleApprovalRow.entity)
+            )
+        )
+        return Cycle(
+            id=row.id,
+            number=row.number,
+            status=CycleStatus(row.status),
+            policy=Policy(row.policy),
+            opened_by=row.opened_by,
+            opened_at=row.opened_at,
+            rates=RateSet.from_json(row.rates) if row.rates else None,
+            digest=row.digest,
+            summary=CycleSummary.from_json(row.summary) if row.summary else None,
+            approvals=approvals,
+            predecessor_id=row.predecessor_id,
+            superseded_by=row.superseded_by,
+            closed_at=row.closed_at,
+            settled_at=row.settled_at,
+            note=row.note,
+            defaulted=tuple(row.defaulted or ()),
+        )
+
+    # --- snapshot and results ---
+
+    def store_result(self, cycle_id: str, result: NettingResult) -> None:
+        columns = [c.name for c in CycleObligationRow.__table__.columns]
+        copy_rows(
+            self.session,
+            CycleObligationRow.__table__,  # type: ignore[arg-type]
+            columns,
+            (
+                (
+                    cycle_id,
+                    o.obligation_id,
+                    o.debtor_id,
+                    o.debtor_jurisdiction,
+                    o.creditor_id,
+                    o.creditor_jurisdiction,
+                    o.currency,
+                    o.outstanding,
+                    o.due_date,
+                    o.priority,
+                    o.sequence,
+                    result.values[i],
+                    result.settled_values[i],
+                    result.settled[i],
+                    result.debtor_legs[i],
+                    result.creditor_legs[i],
+                )
+                for i, o in enumerate(result.obligations)
+            ),
+        )
+        position_columns = [c.name for c in CyclePositionRow.__table__.columns]
+        copy_rows(
+            self.session,
+            CyclePositionRow.__table__,  # type: ignore[arg-type]
+            position_columns,
+            (
+                (
+                    cycle_id,
+                    p.participant_id,
+                    p.jurisdiction,
+                    p.currency,
+                    p.pay_in,
+                    p.pay_out,
+                    p.pay_in_value,
+                    p.pay_out_value,
+                )
+                for p in result.positions
+            ),
+        )
+
+    def snapshot(self, cycle_id: str) -> list[Obligation]:
+        return [s.obligation for s in self.settlements(cycle_id)]
+
+    def settlements(
+        self,
+        cycle_id: str,
+        participant_id: str | None = None,
+        entity: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Settlement]:
+        table = CycleObligationRow
+        query = select(table).where(table.cycle_id == cycle_id).order_by(table.invoice_id)
+        if participant_id is not None:
+            query = query.where(
+                (table.debtor_id == participant_id) | (table.creditor_id == participant_id)
+            )
+        if entity is not None:
+            query = query.where((table.debtor_entity == entity) | (table.creditor_entity == entity))
+        if after is not None:
+            query = query.where(table.invoice_id > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return [
+            Settlement(
+                Obligation(
+                    r.invoice_id,
+                    r.debtor_id,
+                    r.debtor_entity,
+                    r.creditor_id,
+                    r.creditor_entity,
+                    r.currency,
+                    r.outstanding,
+                    r.due_date,
+                    r.priority,
+                    r.sequence,
+                ),
+                r.value,
+                r.settled_value,
+                r.settled,
+                r.debtor_leg,
+                r.creditor_leg,
+            )
+            for r in self.session.scalars(query)
+        ]
+
+    def positions(self, cycle_id: str) -> list[Position]:
+        rows = self.session.scalars(
+            select(CyclePositionRow)
+            .where(CyclePositionRow.cycle_id == cycle_id)
+            .order_by(CyclePositionRow.entity, CyclePositionRow.participant_id)
+        )
+        return [
+            Position(
+                r.participant_id,
+                r.entity,
+                r.currency,
+                r.pay_in,
+                r.pay_out,
+                r.pay_in_value,
+                r.pay_out_value,
+            )
+            for r in rows
+        ]
+
+    # --- pay-ins and refunds ---
+
+    def add_pay_ins(self, pay_ins: Sequence[PayIn]) -> None:
+        if not pay_ins:
+            return
+        stamp = now()
+        self.session.execute(
+            insert(PayInRow),
+            [
+                {
+                    "id": p.id,
+                    "cycle_id": p.cycle_id,
+                    "participant_id": p.participant_id,
+                    "entity": p.entity,
+                    "currency": p.currency,
+                    "amount": p.amount,
+                    "bank_reference": p.bank_reference,
+                    "recorded_by": p.recorded_by,
+                    "carried_from": p.carried_from,
+                    "recorded_at": stamp,
+                }
+                for p in pay_ins
+            ],
+        )
+
+    def pay_ins(self, cycle_id: str) -> list[PayIn]:
+        rows = self.session.scalars(
+            select(PayInRow)
+            .where(PayInRow.cycle_id == cycle_id)
+            .order_by(PayInRow.recorded_at, PayInRow.id)
+        )
+        return [
+            PayIn(
+                r.id,
+                r.cycle_id,
+                r.participant_id,
+                r.entity,
+                r.currency,
+                r.amount,
+                r.bank_reference,
+                r.recorded_by,
+                r.carried_from,
+            )
+            for r in rows
+        ]
+
+    def bank_reference_used(self, cycle_id: str, entity: str, reference: str) -> bool:
+        return (
+            self.session.scalar(
+                select(func.count()).where(
+                    PayInRow.cycle_id == cycle_id,
+                    PayInRow.entity == entity,
+                    PayInRow.bank_reference == reference,
+                )
+            )
+            != 0
+        )
+
+    def add_refunds(self, refunds: Sequence[Refund]) -> None:
+        if not refunds:
+            return
+        stamp = now()
+        self.session.execute(
+            insert(RefundRow),
+            [
+                {
+                    "cycle_id": r.cycle_id,
+                    "participant_id": r.participant_id,
+                    "entity": r.entity,
+                    "currency": r.currency,
+                    "amount": r.amount,
+                    "reason": r.reason,
+                    "created_at": stamp,
+                }
+                for r in refunds
+            ],
+        )
+
+    def refunds(self, cycle_id: str) -> list[Refund]:
+        rows = self.session.scalars(
+            select(RefundRow).where(RefundRow.cycle_id == cycle_id).order_by(RefundRow.id)
+        )
+        return [
+            Refund(r.cycle_id, r.participant_id, r.entity, r.currency, r.amount, r.reason)
+            for r in rows
+        ]
+
+    def received(self, cycle_id: str) -> dict[str, int]:
+        """Money held for each participant in this cycle: pay-ins less refunds."""
+        totals: dict[str, int] = defaultdict(int)
+        for participant, amount in self.session.execute(
+            select(PayInRow.participant_id, func.sum(PayInRow.amount))
+            .where(PayInRow.cycle_id == cycle_id)
+            .group_by(PayInRow.participant_id)
+        ):
+            totals[participant] += int(amount)
+        for participant, amount in self.session.execute(
+            select(RefundRow.participant_id, func.sum(RefundRow.amount))
+            .where(RefundRow.cycle_id == cycle_id)
+            .group_by(RefundRow.participant_id)
+        ):
+            totals[participant] -= int(amount)
+        return dict(totals)
+
+    # --- the invoices a cycle takes and gives back ---
+
+    def eligible_invoices(self) -> list[Invoice]:
+        """Every eligible invoice, locked until the transaction ends."""
+        rows = self.session.scalars(
+            select(InvoiceRow)
+            .where(InvoiceRow.status == Status.ELIGIBLE.value)
+            .order_by(InvoiceRow.sequence)
+            .with_for_update()
+        )
+        return [_invoice(row) for row in rows]
+
+    def reject_invoices(self, rejections: Sequence[tuple[Invoice, str, str]], actor: str) -> None:
+        """Invoices that fail screening at cut-off: rejected, with the rule and reason."""
+        stamp = now()
+        for invoice, rule, reason in rejections:
+            self.session.execute(
+                update(InvoiceRow)
+                .where(InvoiceRow.id == invoice.id)
+                .values(
+                    status=Status.REJECTED.value,
+                    rejection_rule=rule,
+                    rejection_reason=reason,
+                    updated_at=stamp,
+                )
+            )
+        self._events(
+            ((i.id, i.status.value, Status.REJECTED.value, reason) for i, _, reason in rejections),
+            actor,
+            stamp,
+        )
+
+    def take_invoices(self, cycle_id: str, actor: str) -> None:
+        """The snapshot's invoices become ``in_cycle``."""
+        stamp = now()
+        taken = select(CycleObligationRow.invoice_id).where(CycleObligationRow.cycle_id == cycle_id)
+        self.session.execute(
+            update(InvoiceRow)
+            .where(InvoiceRow.id.in_(taken))
+            .values(status=Status.IN_CYCLE.value, cycle_id=cycle_id, updated_at=stamp),
+            execution_options={"synchronize_session": False},
+        )
+        self._events_for_cycle(
+            cycle_id, Status.ELIGIBLE, Status.IN_CYCLE, actor, stamp, f"taken by cycle {cycle_id}"
+        )
+
+    def return_invoices(
+        self, cycle_id: str, actor: str, reason: str, invoice_ids: Sequence[str] | None = None
+    ) -> None:
+        """Give the cycle's invoices (or those named) back to the pool, unchanged."""
+        stamp = now()
+        query = update(InvoiceRow).where(
+            InvoiceRow.cycle_id == cycle_id, InvoiceRow.status == Status.IN_CYCLE.value
+        )
+        ids = list(invoice_ids) if invoice_ids is not None else None
+        if ids is not None:
+            query = query.where(InvoiceRow.id.in_(ids))
+        self.session.execute(
+            query.values(status=Status.ELIGIBLE.value, updated_at=stamp),
+            execution_options={"synchronize_session": False},
+        )
+        events = ids if ids is not None else [o.obligation_id for o in self.snapshot(cycle_id)]
+        self._events(
+            ((i, Status.IN_CYCLE.value, Status.ELIGIBLE.value, reason) for i in events),
+            actor,
+            stamp,
+        )
+
+    def move_invoices(self, from_cycle: str, to_cycle: str) -> None:
+        self.session.execute(
+            update(InvoiceRow)
+            .where(InvoiceRow.cycle_id == from_cycle, InvoiceRow.status == Status.IN_CYCLE.value)
+            .values(cycle_id=to_cycle, updated_at=now()),
+            execution_options={"synchronize_session": False},
+        )
+
+    def settle_invoices(self, cycle_id: str, actor: str) -> None:
+        """Apply the cycle to its invoices in one statement: outstanding falls by what was
+        settled; fully settled ones become ``settled``, the rest ``eligible`` again."""
+        stamp = now()
+        co = CycleObligationRow
+        settled_amount = (
+            select(co.settled)
+            .where(co.cycle_id == cycle_id, co.invoice_id == InvoiceRow.id)
+            .scalar_subquery()
+        )
+        remaining = InvoiceRow.outstanding - settled_amount
+        self.session.execute(
+            update(InvoiceRow)
+            .where(InvoiceRow.cycle_id == cycle_id, InvoiceRow.status == Status.IN_CYCLE.value)
+            .values(
+                outstanding=remaining,
+                status=case((remaining == 0, Status.SETTLED.value), else_=Status.ELIGIBLE.value),
+                updated_at=stamp,
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        rows = self.session.execute(
+            select(co.invoice_id, co.settled, co.outstanding).where(co.cycle_id == cycle_id)
+        )
+        self._events(
+            (
+                (
+                    invoice_id,
+                    Status.IN_CYCLE.value,
+                    Status.SETTLED.value if settled == outstanding else Status.ELIGIBLE.value,
+                    f"cycle {cycle_id} settled {settled} of {outstanding} minor units",
+                )
+                for invoice_id, settled, outstanding in rows
+            ),
+            actor,
+            stamp,
+        )
+
+    def _events_for_cycle(
+        self, cycle_id: str, before: Status, after: Status, actor: str, stamp: datetime, reason: str
+    ) -> None:
+        ids = self.session.scalars(
+            select(CycleObligationRow.invoice_id).where(CycleObligationRow.cycle_id == cycle_id)
+        )
+        self._events(((i, before.value, after.value, reason) for i in ids), actor, stamp)
+
+    def _events(
+        self, events: Iterable[tuple[str, str, str, str]], actor: str, stamp: datetime
+    ) -> None:
+        copy_rows(
+            self.session,
+            InvoiceEventRow.__table__,  # type: ignore[arg-type]
+            ["invoice_id", "from_status", "to_status", "actor", "reason", "at"],
+            ((i, before, after, actor, reason, stamp) for i, before, after, reason in events),
+        )
+
+
+def _cycle_values(cycle: Cycle) -> dict[str, Any]:
+    return {
+        "id": cycle.id,
+        "number": cycle.number,
+        "status": cycle.status.value,
+        "policy": cycle.policy.value,
+        "active_slot": 1 if cycle.status in ACTIVE_STATES else None,
+        "rates": cycle.rates.to_json() if cycle.rates else None,
+        "digest": cycle.digest,
+        "summary": cycle.summary.to_json() if cycle.summary else None,
+        "predecessor_id": cycle.predecessor_id,
+        "superseded_by": cycle.superseded_by,
+        "defaulted": list(cycle.defaulted) or None,
+        "note": cycle.note,
+        "opened_by": cycle.opened_by,
+        "opened_at": cycle.opened_at,
+        "closed_at": cycle.closed_at,
+        "settled_at": cycle.settled_at,
+    }
+
+
+class LedgerRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def head(self, *, for_update: bool = False) -> tuple[int, str]:
+        query = select(LedgerHeadRow).where(LedgerHeadRow.id == 1)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.scalars(query).first()
+        return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+
+    def append(self, entries: Sequence[ChainedEntry]) -> int:
+        """Store chained entries after the current head and move the head. Returns postings."""
+        if not entries:
+            return 0
+        stamp = now()
+        self.session.execute(
+            insert(JournalEntryRow),
+            [
+                {
+                    "seq": c.seq,
+                    "entity": c.entry.entity,
+                    "cycle_id": c.entry.cycle_id,
+                    "kind": c.entry.kind,
+                    "cycle_record": dict(c.entry.cycle) if c.entry.cycle is not None else None,
+                    "prev_hash": c.prev_hash,
+                    "hash": c.hash,
+                    "created_at": stamp,
+                }
+                for c in entries
+            ],
+        )
+        count = copy_rows(
+            self.session,
+            JournalPostingRow.__table__,  # type: ignore[arg-type]
+            ["seq", "line", "entity", "account", "currency", "amount"],
+            (
+                (c.seq, line, c.entry.entity, p.account, p.currency, p.amount)
+                for c in entries
+                for line, p in enumerate(c.entry.postings, start=1)
+            ),
+        )
+        last = entries[-1]
+        self.session.execute(
+            update(LedgerHeadRow).where(LedgerHeadRow.id == 1).values(seq=last.seq, hash=last.hash)
+        )
+        return count
+
+    def entries(
+        self, after: int = 0, limit: int | None = None, entity: str | None = None
+    ) -> list[ChainedEntry]:
+        query = (
+            select(JournalEntryRow).where(JournalEntryRow.seq > after).order_by(JournalEntryRow.seq)
+        )
+        if entity is not None:
+            query = query.where(JournalEntryRow.entity == entity)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = list(self.session.scalars(query))
+        if not rows:
+            return []
+        postings: dict[int, list[Posting]] = defaultdict(list)
+        for seq, account, currency, amount in self.session.execute(
+            select(
+                JournalPostingRow.seq,
+                JournalPostingRow.account,
+                JournalPostingRow.currency,
+                JournalPostingRow.amount,
+            )
+            .where(JournalPostingRow.seq.between(rows[0].seq, rows[-1].seq))
+            .order_by(JournalPostingRow.seq, JournalPostingRow.line)
+        ):
+            postings[seq].append(Posting(account, currency, amount))
+        return [
+            ChainedEntry(
+                seq=row.seq,
+                entry=_stored_entry(row, postings.get(row.seq, [])),
+                prev_hash=row.prev_hash,
+                hash=row.hash,
+            )
+            for row in rows
+        ]
+
+    def iterate(self, batch: int = 500) -> Iterator[ChainedEntry]:
+        after = 0
+        while True:
+            page = self.entries(after, batch)
+            if not page:
+                return
+            yield from page
+            after = page[-1].seq
+
+    def balances(self, entity: str | None = None) -> dict[tuple[str, str, str], int]:
+        query = (
+            select(
+                JournalPostingRow.entity,
+                JournalPostingRow.account,
+                JournalPostingRow.currency,
+                func.sum(JournalPostingRow.amount),
+            )
+            .group_by(
+                JournalPostingRow.entity, JournalPostingRow.account, JournalPostingRow.currency
+            )
+            .order_by(JournalPostingRow.entity, JournalPostingRow.account)
+        )
+        if entity is not None:
+            query = query.where(JournalPostingRow.entity == entity)
+        return {(e, a, c): int(total) for e, a, c, total in self.session.execute(query)}
+
+    def count(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(JournalEntryRow)) or 0)
+
+
+class _UncheckedEntry(JournalEntry):
+    """A stored entry as found, even if tampering unbalanced it: verification must see it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "postings", tuple(self.postings))
+
+
+def _stored_entry(row: JournalEntryRow, postings: list[Posting]) -> JournalEntry:
+    return _UncheckedEntry(
+        entity=row.entity,
+        kind=row.kind,
+        postings=tuple(postings),
+        cycle_id=row.cycle_id,
+        cycle=row.cycle_record,
+    )
