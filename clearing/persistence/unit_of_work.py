@@ -20,6 +20,7 @@ from clearing.persistence.repositories import (
     ParticipantRepository,
     RuleRepository,
 )
+from clearing.persistence.stats import StatsRepository
 
 
 class SqlUnitOfWork:
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.idempotency = IdempotencyRepository(self.session)
         self.cycles = CycleRepository(self.session)
         self.ledger = LedgerRepository(self.session)
+        self.stats = StatsRepository(self.session)
         return self
 
     def __exit__(
