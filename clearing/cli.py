@@ -6,11 +6,20 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from clearing import files, ledger, services
@@ -28,6 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 audit_app = typer.Typer(help="Verify the ledger: hash chain, balances and every cycle's digest.")
 db_app = typer.Typer(help="The database named by DATABASE_URL (default: ./clearing.db).")
@@ -144,18 +154,64 @@ def audit_verify(
 ) -> None:
     """Check the hash chain, the balances and every cycle's digest; exit 1 if anything fails."""
     if from_file is None:
-        _fail("verifying the database needs the persistence layer; pass --from-file JOURNAL.jsonl")
-    try:
-        with open(from_file, encoding="utf-8") as handle:
-            documents = [document for _, document in ledger.read_json_lines(handle)]
-    except OSError as error:
-        _fail(f"{from_file}: cannot be read ({error.strerror})")
-    except ClearingError as error:
-        _fail(f"{from_file}: {error}")
-    report = ledger.verify_journal(documents)
+        from clearing import cycle_services
+
+        report = cycle_services.verify(_uows()())
+    else:
+        report = ledger.verify_journal(_read_journal(from_file))
     _print_report(report)
     if not report.ok:
         raise typer.Exit(EXIT_VERIFY_FAILED)
+
+
+def _read_journal(path: Path) -> list[dict[str, Any]]:
+    try:
+        size = path.stat().st_size
+        documents: list[dict[str, Any]] = []
+        with open(path, encoding="utf-8") as handle, _progress() as progress:
+            task = progress.add_task(f"reading {path.name}", total=size)
+            for _number, document in ledger.read_json_lines(_tracked(handle, progress, task)):
+                documents.append(document)
+        return documents
+    except OSError as error:
+        _fail(f"{path}: cannot be read ({error.strerror})")
+    except ClearingError as error:
+        _fail(f"{path}: {error}")
+
+
+def _tracked(lines: Iterable[str], progress: Progress, task: TaskID) -> Iterator[str]:
+    for line in lines:
+        progress.advance(task, len(line.encode("utf-8")))
+        yield line
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path, typer.Option(help="Where to write the journal as JSON lines.")],
+) -> None:
+    """Export the whole journal as JSON lines, for `audit verify --from-file`."""
+    uows = _uows()
+    with uows() as uow:
+        total = uow.ledger.count()
+        lines = 0
+        with _progress() as progress, open(output, "w", encoding="utf-8") as handle:
+            task = progress.add_task("exporting the journal", total=total)
+            for entry in uow.ledger.iterate():
+                handle.write(entry.to_json_line() + "\n")
+                lines += 1
+                progress.advance(task)
+    Console().print(f"{lines} entries written to {output}", highlight=False)
 
 
 def _print_report(report: ledger.VerificationReport) -> None:
@@ -176,9 +232,17 @@ def _print_report(report: ledger.VerificationReport) -> None:
 
 
 def _uows() -> UnitOfWorkFactory:
+    """The database's units of work, once it is known to answer and to be migrated."""
+    from clearing.persistence.database import NullPool, make_engine
     from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
 
-    return SqlUnitOfWorkFactory()
+    # No pool: a command's connections close with its sessions instead of lingering.
+    factory = SqlUnitOfWorkFactory(make_engine(poolclass=NullPool))
+    try:
+        factory.check_schema()
+    except ClearingError as error:
+        _fail(str(error))
+    return factory
 
 
 @db_app.command("upgrade")
@@ -274,12 +338,95 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
-    """Run the HTTP API."""
+    """Run the HTTP API and the operators' pages (JSON logs on stderr, level from LOG_LEVEL)."""
     import uvicorn
 
     from service.app import create_app
+    from service.observability import configure_logging
 
-    uvicorn.run(create_app(), host=host, port=port)
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    uvicorn.run(create_app(_uows()), host=host, port=port, log_config=None)
+
+
+@app.command("demo")
+def demo(
+    database: Annotated[
+        str | None,
+        typer.Option(help="Database URL; default: a fresh SQLite file ./clearing-demo.db."),
+    ] = None,
+) -> None:
+    """A whole pilot month, end to end, on the embedded database: invoices from two dozen
+    traders, one netting cycle approved by both entities, paid in, settled and audited."""
+    from clearing import demo as pilot
+    from clearing.persistence.database import NullPool, make_engine, upgrade
+    from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+
+    console = Console()
+    if database is None:
+        Path("clearing-demo.db").unlink(missing_ok=True)
+        database = "sqlite:///clearing-demo.db"
+    upgrade(database)
+    console.print(f"Pilot database: {_safe_url(database)}", highlight=False)
+    try:
+        pilot.run(SqlUnitOfWorkFactory(make_engine(database, poolclass=NullPool)), console)
+    except ClearingError as error:
+        _fail(f"the demo stopped: {error}", code=1)
+
+
+@app.command("import")
+def import_invoices(
+    invoices: Annotated[Path, typer.Argument(help="CSV of invoices (see README).")],
+    entity: Annotated[str, typer.Option(help="The entity whose exporters submit them.")],
+    confirm: Annotated[
+        bool, typer.Option(help="Also confirm each accepted invoice as its importer.")
+    ] = False,
+) -> None:
+    """Submit a CSV of invoices through the same use cases as the API, in batches of 1,000."""
+    from clearing import bulk
+
+    try:
+        rows = bulk.read_invoices(invoices)
+    except ClearingError as error:
+        _fail(str(error))
+    uows = _uows()
+    with _progress() as progress:
+        task = progress.add_task(f"importing {invoices.name}", total=len(rows))
+        outcome = bulk.import_invoices(
+            uows, entity, rows, confirm=confirm, advance=lambda n: progress.advance(task, n)
+        )
+    console = Console()
+    console.print(
+        f"{outcome.accepted} accepted, {outcome.rejected} rejected by compliance, "
+        f"{len(outcome.failures)} refused",
+        highlight=False,
+    )
+    for line, message in outcome.failures[:20]:
+        console.print(f"  line {line}: {message}", highlight=False)
+    if outcome.failures:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command("payments")
+def payment_file(
+    cycle_id: Annotated[str, typer.Argument(help="A settled (or approved) cycle.")],
+    entity: Annotated[str, typer.Option(help="The entity whose bank pays out.")],
+    file_format: Annotated[
+        str, typer.Option("--format", help="pain001 (ISO 20022) or csv.")
+    ] = "pain001",
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+) -> None:
+    """The entity's pay-outs and refunds of a cycle as an ISO 20022 pain.001 file or CSV."""
+    from clearing import bulk
+
+    try:
+        content = bulk.payment_file(_uows(), cycle_id, entity, file_format)
+    except ClearingError as error:
+        _fail(str(error))
+    if output is None:
+        sys.stdout.write(content)
+    else:
+        _write_atomically(output, content)
+        Console(stderr=True).print(f"written to {output}", highlight=False)
 
 
 def main() -> None:

@@ -45,3 +45,9 @@ class LedgerError(ClearingError):
     """A journal entry or chain breaks a ledger invariant."""
 
     code = "ledger_error"
+
+
+class NotReady(ClearingError):
+    """The database is unreachable or not migrated."""
+
+    code = "not_ready"

@@ -107,7 +107,8 @@ def pain_001(
             _account(_element(item, "CdtrAcct"), transfer.bank_account or transfer.participant_id)
             remittance = _element(item, "RmtInf")
             _element(remittance, "Ustrd", _max(f"{transfer.purpose} {transfer.reference}", _MAX140))
-    return ElementTree.tostring(document, encoding="utf-8", xml_declaration=True)
+    encoded: bytes = ElementTree.tostring(document, encoding="utf-8", xml_declaration=True)
+    return encoded
 
 
 def _account(parent: ElementTree.Element, account: str) -> None:

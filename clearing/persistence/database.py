@@ -15,6 +15,9 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+__all__ = ["NullPool", "database_url", "make_engine", "session_factory", "upgrade"]
 
 DEFAULT_SQLITE_FILE = "clearing.db"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"

@@ -9,9 +9,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from clearing.errors import Conflict
+from clearing.errors import Conflict, NotReady
 from clearing.persistence.cycle_repositories import CycleRepository, LedgerRepository
-from clearing.persistence.database import make_engine, session_factory
+from clearing.persistence.database import (
+    alembic_config,
+    current_revision,
+    make_engine,
+    session_factory,
+)
 from clearing.persistence.repositories import (
     ApiKeyRepository,
     EntityRepository,
@@ -74,3 +79,18 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions)
+
+    def check_schema(self) -> None:
+        """Raise :class:`NotReady` unless the database answers and is migrated to head."""
+        from alembic.script import ScriptDirectory
+
+        try:
+            revision = current_revision(self.engine)
+        except OperationalError as error:
+            raise NotReady(f"the database does not answer: {error.orig}") from None
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        if revision != head:
+            raise NotReady(
+                f"the database is at migration {revision or 'none'}, not {head}: "
+                "run `clearing db upgrade`"
+            )

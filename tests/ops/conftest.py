@@ -1,0 +1,121 @@
+"""A small pilot built through the use cases, for the operations tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+
+from clearing import cycle_services, services
+from clearing.access import Principal, Role
+from clearing.cycles import Cycle
+from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.services import InvoiceDraft
+
+RATES = {
+    "base": "CNY",
+    "jurisdictions": {"CN": "CNY", "RU": "RUB"},
+    "rates": {"CNY": "1", "RUB": "0.0781", "USD": "7.10"},
+    "source": "test",
+    "as_of": "2026-11-20T10:00:00Z",
+}
+
+
+@dataclass
+class Pilot:
+    uows: SqlUnitOfWorkFactory
+    keys: dict[str, str]
+    principals: dict[str, Principal]
+    cycle: Cycle
+
+
+def make_pilot(uows: SqlUnitOfWorkFactory) -> Pilot:
+    """CN and RU, two traders each, four confirmed invoices and a proposed cycle."""
+    services.add_entity(uows(), "CN", "CNY", "China clearing entity")
+    services.add_entity(uows(), "RU", "RUB", "Russia clearing entity")
+    keys: dict[str, str] = {}
+    principals: dict[str, Principal] = {}
+    for name, role, entity in (
+        ("admin", Role.ADMIN, None),
+        ("auditor", Role.AUDITOR, None),
+        ("op-CN", Role.OPERATOR, "CN"),
+        ("op-RU", Role.OPERATOR, "RU"),
+    ):
+        keys[name], principals[name] = services.create_key(uows(), role, entity=entity)
+    for name, entity in (("cn1", "CN"), ("cn2", "CN"), ("ru1", "RU"), ("ru2", "RU")):
+        participant = services.register_participant(
+            uows(),
+            principals["admin"],
+            name=f"Trader {name}",
+            entity=entity,
+            bank_account=f"{entity}0000000000{name[-1]}",
+        )
+        keys[name], principals[name] = services.create_key(
+            uows(), Role.TRADER, participant_id=participant.id
+        )
+    deals = [
+        ("ru1", "cn1", "RUB", "1000000.00"),
+        ("ru2", "cn2", "CNY", "52000.00"),
+        ("cn1", "ru2", "CNY", "30000.00"),
+        ("cn2", "ru1", "USD", "2000.00"),
+    ]
+    for number, (exporter, importer, currency, amount) in enumerate(deals, start=1):
+        invoice = services.submit_invoice(
+            uows(),
+            principals[exporter],
+            InvoiceDraft(
+                invoice_number=f"T-{number}",
+                importer_id=principals[importer].participant_id or "",
+                currency=currency,
+                amount=amount,
+                issue_date=date(2026, 11, 1),
+                due_date=date(2026, 12, 1),
+                hs_code="120190",
+                description="soybeans",
+            ),
+        )
+        services.confirm_invoice(uows(), principals[importer], invoice.id, currency, amount)
+    cycle = cycle_services.open_cycle(uows(), principals["op-CN"], "fifo")
+    cycle_services.set_rates(uows(), principals["op-CN"], cycle.id, dict(RATES))
+    cycle = cycle_services.close_cycle(uows(), principals["op-CN"], cycle.id)
+    return Pilot(uows, keys, principals, cycle)
+
+
+def settle(pilot: Pilot) -> Cycle:
+    """Approve for both entities and record every due pay-in."""
+    from clearing.money import format_amount
+
+    cycle = pilot.cycle
+    for entity in cycle.required_approvals:
+        assert cycle.digest is not None
+        cycle = cycle_services.approve_cycle(
+            pilot.uows(), pilot.principals[f"op-{entity}"], cycle.id, cycle.digest
+        )
+    views = cycle_services.cycle_positions(pilot.uows(), pilot.principals["auditor"], cycle.id)
+    for view in views:
+        if view.due:
+            p = view.position
+            cycle = cycle_services.record_pay_in(
+                pilot.uows(),
+                pilot.principals[f"op-{p.jurisdiction}"],
+                cycle.id,
+                p.participant_id,
+                p.currency,
+                format_amount(view.due, p.currency),
+                f"BANK-{p.participant_id}",
+            )
+    return cycle
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Keep each phase's report on the test item, so fixtures can tell a failure (screenshots)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def pilot(uows: SqlUnitOfWorkFactory) -> Pilot:
+    return make_pilot(uows)

@@ -1,0 +1,166 @@
+"""The operating commands: demo, import, audit verify and export, payment files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from clearing import cycle_services
+from clearing.cli import app
+from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from tests.ops.conftest import Pilot, settle
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def on_test_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url
+
+
+def test_the_demo_runs_a_whole_pilot_cycle_on_an_embedded_sqlite_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "clearing-demo.db").exists()
+    assert "rejected by compliance" in result.output
+    assert "disputed" in result.output
+    assert "Cycle 1 (settled)" in result.output
+    assert "Audit verified" in result.output
+    assert "CN → RU" in result.output
+
+
+def test_audit_verify_checks_the_database_and_an_exported_file(
+    pilot: Pilot, on_test_database: str, tmp_path: Path
+) -> None:
+    settle(pilot)
+    verified = runner.invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert "ok" in verified.output
+    journal = tmp_path / "journal.jsonl"
+    exported = runner.invoke(app, ["audit", "export", "--output", str(journal)])
+    assert exported.exit_code == 0, exported.output
+    from_file = runner.invoke(app, ["audit", "verify", "--from-file", str(journal)])
+    assert from_file.exit_code == 0, from_file.output
+    lines = journal.read_text().splitlines()
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text("\n".join(lines[:1] + lines[2:]) + "\n")
+    failed = runner.invoke(app, ["audit", "verify", "--from-file", str(tampered)])
+    assert failed.exit_code == 1
+    assert "FAILED at entry 2" in failed.output
+
+
+def test_commands_on_an_unmigrated_database_say_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 2
+    assert "clearing db upgrade" in result.output
+
+
+def test_payments_writes_a_pain_001_file_and_csv(
+    pilot: Pilot, on_test_database: str, tmp_path: Path
+) -> None:
+    cycle = settle(pilot)
+    target = tmp_path / "ru.xml"
+    result = runner.invoke(app, ["payments", cycle.id, "--entity", "RU", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "pain.001.001.09" in target.read_text()
+    as_csv = runner.invoke(app, ["payments", cycle.id, "--entity", "CN", "--format", "csv"])
+    assert as_csv.exit_code == 0
+    assert as_csv.output.startswith("entity,participant_id,name,bank_account,direction")
+
+
+def test_import_submits_a_csv_through_the_use_cases_and_reports_each_refusal(
+    pilot: Pilot, on_test_database: str, tmp_path: Path
+) -> None:
+    exporter = pilot.principals["cn1"].participant_id
+    importer = pilot.principals["ru1"].participant_id
+    path = tmp_path / "invoices.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "exporter_id",
+                "invoice_number",
+                "importer_id",
+                "currency",
+                "amount",
+                "issue_date",
+                "due_date",
+                "hs_code",
+                "description",
+            ]
+        )
+        for number in range(25):
+            writer.writerow(
+                [
+                    exporter,
+                    f"IMP-{number}",
+                    importer,
+                    "CNY",
+                    "1000.00",
+                    "2026-11-01",
+                    "2026-12-01",
+                    "0808",
+                    "apples",
+                ]
+            )
+        writer.writerow(
+            [
+                exporter,
+                "IMP-ARMS",
+                importer,
+                "CNY",
+                "5.00",
+                "2026-11-01",
+                "2026-12-01",
+                "9302",
+                "pistols",
+            ]
+        )
+        writer.writerow(
+            [
+                exporter,
+                "IMP-BAD",
+                importer,
+                "CNY",
+                "1.001",
+                "2026-11-01",
+                "2026-12-01",
+                "0808",
+                "apples",
+            ]
+        )
+    result = runner.invoke(app, ["import", str(path), "--entity", "CN", "--confirm"])
+    assert result.exit_code == 2, result.output
+    assert "25 accepted, 1 rejected by compliance, 1 refused" in result.output
+    assert "line 28" in result.output
+    eligible = [
+        i
+        for i in cycle_services_invoices(pilot.uows, pilot)
+        if i.invoice_number.startswith("IMP-") and i.status.value == "eligible"
+    ]
+    assert len(eligible) == 25
+
+
+def cycle_services_invoices(uows: SqlUnitOfWorkFactory, pilot: Pilot) -> list:  # type: ignore[type-arg]
+    from clearing import services
+
+    return services.list_invoices(uows(), pilot.principals["auditor"], limit=500)
+
+
+def test_verify_reports_a_changed_cycle_digest(pilot: Pilot) -> None:
+    cycle = settle(pilot)
+    report = cycle_services.verify(pilot.uows(), pilot.principals["auditor"])
+    assert report.ok
+    assert report.cycles == 1
+    assert cycle.status.value == "settled"

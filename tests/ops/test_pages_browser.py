@@ -1,0 +1,112 @@
+"""The operators' pages in a real headless Chromium: sign in, open a proposed cycle, approve it.
+
+Needs Debian's chromium (``.ci/run`` installs it). A failing test leaves a screenshot in
+``out/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
+
+from clearing import cycle_services
+from service.app import create_app
+from tests.ops.conftest import Pilot
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(pilot: Pilot) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(pilot.uows), host="127.0.0.1", port=port, log_level="warning", log_config=None
+    )
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not instance.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest) -> Iterator[Page]:
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        tab = browser.new_page(viewport={"width": 1200, "height": 1000})
+        yield tab
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+def test_an_operator_signs_in_approves_a_proposed_cycle_and_sees_it_approved(
+    pilot: Pilot, server: str, page: Page
+) -> None:
+    cycle = pilot.cycle
+    assert cycle.digest is not None
+    cycle_services.approve_cycle(pilot.uows(), pilot.principals["op-RU"], cycle.id, cycle.digest)
+
+    page.goto(f"{server}/ui/login")
+    page.fill("#key", pilot.keys["op-CN"])
+    page.click("button[type=submit]")
+    expect(page.get_by_test_id("who")).to_contain_text("operator · CN")
+    page.click(f"text={cycle.id}")
+    expect(page.get_by_test_id("cycle-status")).to_have_text("proposed")
+    expect(page.get_by_test_id("digest")).to_have_text(cycle.digest)
+    expect(page.locator("svg.chart rect")).to_have_count(4)
+
+    page.get_by_test_id("approve").click()
+    expect(page.get_by_test_id("cycle-status")).to_have_text("approved")
+    expect(page.get_by_role("status")).to_contain_text("Approved for CN")
+    assert (
+        cycle_services.get_cycle(pilot.uows(), pilot.principals["auditor"], cycle.id).status.value
+        == "approved"
+    )
+
+
+def test_a_wrong_key_is_refused_at_sign_in(pilot: Pilot, server: str, page: Page) -> None:
+    page.goto(f"{server}/ui/login")
+    page.fill("#key", "ck_not-a-key")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_contain_text("not an operator's or an auditor's key")
+
+
+def test_an_auditor_sees_the_ledger_verified(pilot: Pilot, server: str, page: Page) -> None:
+    page.goto(f"{server}/ui/login")
+    page.fill("#key", pilot.keys["auditor"])
+    page.click("button[type=submit]")
+    expect(page.get_by_test_id("verify-status")).to_have_text("verified")
