@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench install install-dev clean
+.PHONY: demo net-example test lint bench install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,12 @@ install: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 
-## Run the main job on the embedded default: net a month of CN<->RU obligations.
+## The main job on the embedded default: a whole pilot cycle on a fresh SQLite file.
 demo: install
+	$(BIN)/clearing demo
+
+## Pure netting of the shipped month of CN<->RU obligations, no database.
+net-example: install
 	$(BIN)/clearing net examples/obligations-2026-10.csv --rates examples/rates-2026-10.json --output out/result-2026-10.json
 
 ## Run the whole test suite (PostgreSQL on 127.0.0.1:5432 for the integration tests).

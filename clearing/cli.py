@@ -51,6 +51,7 @@ app.add_typer(keys_app, name="keys", no_args_is_help=True)
 app.add_typer(rules_app, name="rules", no_args_is_help=True)
 
 EXIT_BAD_INPUT = 2
+READABLE_RESULT_SIZE = 5_000
 EXIT_VERIFY_FAILED = 1
 
 
@@ -83,11 +84,14 @@ def net_command(
     except ClearingError as error:
         _fail(str(error))
     document = files.result_document(result)
+    # Indented JSON is for reading; past a few thousand obligations the compact form is written
+    # by the C encoder, many times faster.
+    indent = 1 if len(result.obligations) <= READABLE_RESULT_SIZE else None
+    text = json.dumps(document, ensure_ascii=False, indent=indent) + "\n"
     if output is None:
-        json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        sys.stdout.write(text)
         return
-    _write_atomically(output, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    _write_atomically(output, text)
     print_summary(result, Console())
     Console().print(f"Result written to {output}", highlight=False)
 
@@ -255,9 +259,9 @@ def db_upgrade() -> None:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from clearing.persistence.database import display_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return display_url(url)
 
 
 @entities_app.command("add")

@@ -32,6 +32,11 @@ def database_url(url: str | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def display_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str | None = None, **options: Any) -> Engine:
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
