@@ -34,9 +34,9 @@ def encode_column(values: Sequence[str] | Sequence[int]) -> str:
         return "[]"
     if isinstance(values[0], str):
         texts: Sequence[str] = values  # type: ignore[assignment]
-        joined = '","'.join(texts)
-        if _NEEDS_ESCAPE.search(joined) is None:
-            return f'["{joined}"]'
+        # Search the values without the separators, which are quotes themselves.
+        if _NEEDS_ESCAPE.search("".join(texts)) is None:
+            return '["' + '","'.join(texts) + '"]'
         return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
     return "[" + ",".join(map(str, values)) + "]"
 

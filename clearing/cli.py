@@ -56,7 +56,10 @@ EXIT_VERIFY_FAILED = 1
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``message`` as plain text (never as markup), on one line, and exit with ``code``."""
+    console = Console(stderr=True, soft_wrap=True)
+    console.print("error:", style="bold red", end=" ")
+    console.print(message, markup=False, highlight=False)
     raise typer.Exit(code)
 
 
@@ -145,8 +148,8 @@ def print_summary(result: NettingResult, console: Console) -> None:
     summary.add_row("cross-border payments avoided", f"{metrics.obligations_settled:,}")
     summary.add_row("domestic liquidity saved", metrics.domestic_liquidity_saved)
     summary.add_row("participants paying or paid", f"{len(result.positions):,}")
-    summary.add_row("digest", result.digest)
     console.print(summary)
+    console.print(f"digest {result.digest}", highlight=False, soft_wrap=True)
 
 
 @audit_app.command("verify")

@@ -16,6 +16,7 @@ in a canonical order, obligations sorted by id, so that input order never matter
 
 from __future__ import annotations
 
+import gc
 import itertools
 import operator
 from collections.abc import Iterable, Iterator, Sequence
@@ -145,11 +146,11 @@ class NettingResult:
     policy: Policy
     rates: RateSet
     obligations: tuple[Obligation, ...]
-    values: tuple[int, ...]
-    settled_values: tuple[int, ...]
-    settled: tuple[int, ...]
-    debtor_legs: tuple[int, ...]
-    creditor_legs: tuple[int, ...]
+    values: Sequence[int]
+    settled_values: Sequence[int]
+    settled: Sequence[int]
+    debtor_legs: Sequence[int]
+    creditor_legs: Sequence[int]
     corridors: tuple[CorridorTotal, ...]
     jurisdictions: tuple[JurisdictionTotal, ...]
     positions: tuple[Position, ...]
@@ -177,7 +178,18 @@ def net(
     obligations: Iterable[Obligation], rates: RateSet, policy: Policy | str = Policy.FIFO
 ) -> NettingResult:
     """Net a snapshot of obligations with a fixed rate set under ``policy``."""
-    policy = _check_policy(policy)
+    collecting = gc.isenabled()
+    # A run allocates millions of short-lived objects that form no reference cycles; letting
+    # the cyclic collector rescan them costs about a tenth of the time.
+    gc.disable()
+    try:
+        return _net(obligations, rates, _check_policy(policy))
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _net(obligations: Iterable[Obligation], rates: RateSet, policy: Policy) -> NettingResult:
     snapshot = sorted(obligations, key=operator.attrgetter("obligation_id"))
     columns = _Columns.of(snapshot)
     _validate(columns, rates)
@@ -214,7 +226,16 @@ def net(
         JurisdictionTotal(code, used_rates.jurisdictions[code], totals[i], totals[i])
         for i, code in enumerate(codes)
     )
-    positions = _positions(columns, settled_values, debtor_legs, creditor_legs, used_rates)
+    positions = _positions(
+        columns,
+        settled_values,
+        debtor_legs,
+        creditor_legs,
+        debtor_side,
+        creditor_side,
+        codes,
+        used_rates,
+    )
     metrics = _metrics(values, settled_values, positions)
 
     result_columns = {
@@ -239,11 +260,11 @@ def net(
         policy=policy,
         rates=used_rates,
         obligations=tuple(snapshot),
-        values=tuple(result_columns["value"]),
-        settled_values=tuple(result_columns["settled_value"]),
-        settled=tuple(result_columns["settled"]),
-        debtor_legs=tuple(result_columns["debtor_leg"]),
-        creditor_legs=tuple(result_columns["creditor_leg"]),
+        values=result_columns["value"],
+        settled_values=result_columns["settled_value"],
+        settled=result_columns["settled"],
+        debtor_legs=result_columns["debtor_leg"],
+        creditor_legs=result_columns["creditor_leg"],
         corridors=corridor_totals,
         jurisdictions=jurisdiction_totals,
         positions=positions,
@@ -447,37 +468,67 @@ def _positions(
     settled_values: ObjectArray,
     debtor_legs: ObjectArray,
     creditor_legs: ObjectArray,
+    debtor_side: IntArray,
+    creditor_side: IntArray,
+    codes: Sequence[str],
     rates: RateSet,
 ) -> tuple[Position, ...]:
-    """Step 6: one net position per participant, from its legs."""
-    # key -> [pay_in, pay_out, pay_in_value, pay_out_value]
-    sums: dict[tuple[str, str], list[int]] = {}
-    for index in np.flatnonzero(settled_values > 0).tolist():
-        value = settled_values[index]
-        payer = sums.setdefault(
-            (columns.debtor_jurisdiction[index], columns.debtor_id[index]), [0, 0, 0, 0]
-        )
-        payer[0] += debtor_legs[index]
-        payer[2] += value
-        payee = sums.setdefault(
-            (columns.creditor_jurisdiction[index], columns.creditor_id[index]), [0, 0, 0, 0]
-        )
-        payee[1] += creditor_legs[index]
-        payee[3] += value
+    """Step 6: one net position per participant, from its legs (vectorised by participant)."""
+    touched = np.flatnonzero(settled_values > 0)
+    if not len(touched):
+        return ()
+    rows = touched.tolist()
+    index: dict[str, int] = {}
+    debtor_ids, creditor_ids = columns.debtor_id, columns.creditor_id
+    payer = np.fromiter(
+        (index.setdefault(debtor_ids[i], len(index)) for i in rows), dtype=np.intp, count=len(rows)
+    )
+    payee = np.fromiter(
+        (index.setdefault(creditor_ids[i], len(index)) for i in rows),
+        dtype=np.intp,
+        count=len(rows),
+    )
+    home = np.full(len(index), -1, dtype=np.int64)
+    home[payer] = debtor_side[touched]
+    home[payee] = creditor_side[touched]
+    for codes_of, sides in ((payer, debtor_side[touched]), (payee, creditor_side[touched])):
+        clash = np.flatnonzero(home[codes_of] != sides)
+        if len(clash):
+            name = list(index)[int(codes_of[clash[0]])]
+            raise InvalidInput(
+                f"participant {name!r} appears in more than one jurisdiction", field="debtor_id"
+            )
+    pay_in = _sum_by(payer, debtor_legs[touched], len(index))
+    pay_out = _sum_by(payee, creditor_legs[touched], len(index))
+    values = settled_values[touched]
+    pay_in_value = _sum_by(payer, values, len(index))
+    pay_out_value = _sum_by(payee, values, len(index))
+    names = list(index)
+    homes = [codes[h] for h in home.tolist()]
+    order = sorted(range(len(names)), key=lambda k: (homes[k], names[k]))
     return tuple(
         Position(
-            participant_id=participant,
-            jurisdiction=jurisdiction,
-            currency=rates.jurisdictions[jurisdiction],
-            pay_in=int(pay_in),
-            pay_out=int(pay_out),
-            pay_in_value=int(pay_in_value),
-            pay_out_value=int(pay_out_value),
+            participant_id=names[k],
+            jurisdiction=homes[k],
+            currency=rates.jurisdictions[homes[k]],
+            pay_in=pay_in[k],
+            pay_out=pay_out[k],
+            pay_in_value=pay_in_value[k],
+            pay_out_value=pay_out_value[k],
         )
-        for (jurisdiction, participant), (pay_in, pay_out, pay_in_value, pay_out_value) in sorted(
-            sums.items()
-        )
+        for k in order
     )
+
+
+def _sum_by(groups: npt.NDArray[np.intp], amounts: ObjectArray, size: int) -> list[int]:
+    """Exact per-group sums of Python ints; in int64 when the total cannot overflow."""
+    if int(amounts.sum()) < 2**62:
+        sums = np.zeros(size, dtype=np.int64)
+        np.add.at(sums, groups, amounts.astype(np.int64))
+        return [int(v) for v in sums.tolist()]
+    exact = np.zeros(size, dtype=object)
+    np.add.at(exact, groups, amounts)
+    return [int(v) for v in exact.tolist()]
 
 
 def _metrics(
@@ -497,7 +548,9 @@ def _metrics(
 
 
 def _ints(column: ObjectArray) -> list[int]:
-    return [int(value) for value in column.tolist()]
+    """The column as a list of Python ints (an object array already holds them)."""
+    values: list[int] = column.tolist()
+    return values
 
 
 def _digest(
@@ -512,7 +565,10 @@ def _digest(
 ) -> str:
     """Step 7: SHA-256 of the canonical JSON of the run (see :func:`digest_document`)."""
     snapshot = {name: getattr(columns, name) for name in SNAPSHOT_COLUMNS}
-    snapshot["due_date"] = [d.isoformat() for d in columns.due_date]
+    iso: dict[date, str] = {}
+    snapshot["due_date"] = [
+        iso.get(d) or iso.setdefault(d, d.isoformat()) for d in columns.due_date
+    ]
     small = digest_summary(policy, rates, corridors, jurisdictions, positions, metrics)
     members = {key: canonical_json(value).decode("utf-8") for key, value in small.items()}
     members["snapshot"] = encode_columns(snapshot)
