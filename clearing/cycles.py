@@ -225,7 +225,8 @@ def carry_pay_ins(
     ``received`` is what each participant has paid in, net of refunds; ``homes`` gives each
     participant's ``(entity, currency)``. The defaulter gets back everything it paid in; any
     other participant whose money exceeds its new due pay-in gets the excess back. What is
-    carried is one pay-in per participant, referencing the cycle it came from.
+    carried is one pay-in per participant, referencing the cycle it came from and the
+    participant (bank references are unique per cycle and entity).
     """
     carried: list[PayIn] = []
     refunds: list[Refund] = []
@@ -253,7 +254,7 @@ def carry_pay_ins(
                 entity=entity,
                 currency=currency,
                 amount=amount,
-                bank_reference=f"carried from {cycle_id}",
+                bank_reference=f"carried from {cycle_id} for {participant}",
                 recorded_by=recorded_by,
                 carried_from=cycle_id,
             )

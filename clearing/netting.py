@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from clearing import circulation
-from clearing.canonical import canonical_json, encode_columns, encode_object, sha256_hex
+from clearing.canonical import Encoded, canonical_json, column_json, digest_encoded
 from clearing.errors import InvalidInput
 from clearing.money import exponent, format_rate
 from clearing.obligations import Obligation, Policy
@@ -200,10 +200,10 @@ def _net(obligations: Iterable[Obligation], rates: RateSet, policy: Policy) -> N
     codes = sorted(used_rates.jurisdictions)
     code_index = {code: index for index, code in enumerate(codes)}
     debtor_side = np.fromiter(
-        (code_index[j] for j in columns.debtor_jurisdiction), dtype=np.int64, count=columns.size
+        map(code_index.__getitem__, columns.debtor_jurisdiction), np.int64, columns.size
     )
     creditor_side = np.fromiter(
-        (code_index[j] for j in columns.creditor_jurisdiction), dtype=np.int64, count=columns.size
+        map(code_index.__getitem__, columns.creditor_jurisdiction), np.int64, columns.size
     )
     corridor = debtor_side * len(codes) + creditor_side
     fifo_order = _fifo_order(columns, corridor)
@@ -357,7 +357,7 @@ def _value_all(columns: _Columns, rates: RateSet, base_exponent: int) -> ObjectA
 
 def _fifo_order(columns: _Columns, corridor: IntArray) -> npt.NDArray[np.intp]:
     """Indices grouped by corridor, then priority, due date, sequence, id (the canonical index)."""
-    due = np.fromiter((d.toordinal() for d in columns.due_date), dtype=np.int64, count=columns.size)
+    due = np.fromiter(map(date.toordinal, columns.due_date), np.int64, columns.size)
     priority = np.asarray(columns.priority, dtype=np.int64)
     sequence = np.asarray(columns.sequence, dtype=np.int64)
     identity = np.arange(columns.size, dtype=np.int64)
@@ -478,16 +478,11 @@ def _positions(
     if not len(touched):
         return ()
     rows = touched.tolist()
-    index: dict[str, int] = {}
-    debtor_ids, creditor_ids = columns.debtor_id, columns.creditor_id
-    payer = np.fromiter(
-        (index.setdefault(debtor_ids[i], len(index)) for i in rows), dtype=np.intp, count=len(rows)
-    )
-    payee = np.fromiter(
-        (index.setdefault(creditor_ids[i], len(index)) for i in rows),
-        dtype=np.intp,
-        count=len(rows),
-    )
+    payer_ids = _pick(columns.debtor_id, rows)
+    payee_ids = _pick(columns.creditor_id, rows)
+    index = {name: code for code, name in enumerate(dict.fromkeys(payer_ids + payee_ids))}
+    payer = np.fromiter(map(index.__getitem__, payer_ids), np.intp, len(rows))
+    payee = np.fromiter(map(index.__getitem__, payee_ids), np.intp, len(rows))
     home = np.full(len(index), -1, dtype=np.int64)
     home[payer] = debtor_side[touched]
     home[payee] = creditor_side[touched]
@@ -518,6 +513,13 @@ def _positions(
         )
         for k in order
     )
+
+
+def _pick(values: Sequence[str], rows: list[int]) -> list[str]:
+    """``[values[i] for i in rows]``, in C."""
+    if len(rows) == 1:
+        return [values[rows[0]]]
+    return list(operator.itemgetter(*rows)(values))
 
 
 def _sum_by(groups: npt.NDArray[np.intp], amounts: ObjectArray, size: int) -> list[int]:
@@ -570,10 +572,10 @@ def _digest(
         iso.get(d) or iso.setdefault(d, d.isoformat()) for d in columns.due_date
     ]
     small = digest_summary(policy, rates, corridors, jurisdictions, positions, metrics)
-    members = {key: canonical_json(value).decode("utf-8") for key, value in small.items()}
-    members["snapshot"] = encode_columns(snapshot)
-    members["results"] = encode_columns(results)
-    return sha256_hex(encode_object(members).encode("utf-8"))
+    document: dict[str, Encoded] = {key: canonical_json(value) for key, value in small.items()}
+    document["snapshot"] = {name: column_json(column) for name, column in snapshot.items()}
+    document["results"] = {name: column_json(column) for name, column in results.items()}
+    return digest_encoded(document)
 
 
 def digest_summary(

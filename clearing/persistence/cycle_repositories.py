@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clearing.cycles import (
@@ -20,6 +21,7 @@ from clearing.cycles import (
     PayIn,
     Refund,
 )
+from clearing.errors import Conflict
 from clearing.ledger import GENESIS_HASH, ChainedEntry, JournalEntry, Posting
 from clearing.netting import NettingResult, Position, Settlement
 from clearing.obligations import Invoice, Obligation, Policy, Status
@@ -72,7 +74,13 @@ class CycleRepository:
 
     def add(self, cycle: Cycle) -> None:
         self.session.add(CycleRow(**_cycle_values(cycle)))
-        self.session.flush()
+        try:
+            self.session.flush()
+        except IntegrityError as error:
+            # Another transaction stored an active cycle (or took its number) since this one
+            # looked: the unique constraints decide, and the loser gets a conflict, not a 500.
+            message = "another cycle was opened meanwhile; settle or reject it first"
+            raise Conflict(message) from error
 
     def save(self, cycle: Cycle) -> None:
         values = _cycle_values(cycle)
