@@ -129,21 +129,7 @@ def payment_file(uows: UnitOfWorkFactory, cycle_id: str, entity: str, file_forma
     operator = Principal(f"cli:{entity}", Role.OPERATOR, entity)
     instructions = cycle_services.payment_instructions(uows(), operator, cycle_id, entity)
     if file_format == "csv":
-        return payments.instructions_csv(
-            [
-                (
-                    i.entity,
-                    i.participant_id,
-                    i.name,
-                    i.bank_account,
-                    i.direction,
-                    i.currency,
-                    i.amount,
-                    i.reference,
-                )
-                for i in instructions
-            ]
-        )
+        return payments.instructions_csv(instructions)
     if file_format != "pain001":
         raise InvalidInput(
             f"{file_format!r} is not a payment file format; use pain001 or csv", field="format"

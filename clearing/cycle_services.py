@@ -32,6 +32,7 @@ from clearing.errors import Conflict, InvalidInput, NotFound
 from clearing.money import check_currency, format_amount, parse_amount
 from clearing.netting import NettingResult, Position, Settlement, net
 from clearing.obligations import Obligation, Policy
+from clearing.payments import Instruction
 from clearing.ports import UnitOfWork
 from clearing.rates import RateSet
 from clearing.services import check_limit, check_text
@@ -488,20 +489,6 @@ def _sees_participant(principal: Principal, participant_id: str, entity: str) ->
     if principal.role is Role.OPERATOR:
         return entity == principal.entity
     return participant_id == principal.participant_id
-
-
-@dataclass(frozen=True, slots=True)
-class Instruction:
-    """One domestic payment an entity's bank must make or expect."""
-
-    entity: str
-    participant_id: str
-    name: str
-    bank_account: str | None
-    direction: str  # "pay_in" (expected from the participant) or "pay_out" / "refund" (to it)
-    currency: str
-    amount: int
-    reference: str
 
 
 def payment_instructions(

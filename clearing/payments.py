@@ -34,6 +34,20 @@ _MAX140 = 140
 
 
 @dataclass(frozen=True, slots=True)
+class Instruction:
+    """One domestic payment an entity's bank must make or expect, in minor units."""
+
+    entity: str
+    participant_id: str
+    name: str
+    bank_account: str | None
+    direction: str  # "pay_in" (expected from the participant), "pay_out" or "refund" (to it)
+    currency: str
+    amount: int
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
 class Transfer:
     """One domestic credit transfer from the entity's settlement account to a participant."""
 
@@ -126,22 +140,22 @@ def _max(text: str, length: int) -> str:
     return text[:length] if text else "-"
 
 
-def instructions_csv(rows: Sequence[tuple[str, str, str, str | None, str, str, int, str]]) -> str:
+def instructions_csv(instructions: Sequence[Instruction]) -> str:
     """Payment instructions as CSV: one line per expected pay-in, pay-out or refund."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for entity, participant, name, account, direction, currency, amount, reference in rows:
+    for i in instructions:
         writer.writerow(
             [
-                entity,
-                participant,
-                name,
-                account or "",
-                direction,
-                currency,
-                format_amount(amount, currency),
-                reference,
+                i.entity,
+                i.participant_id,
+                i.name,
+                i.bank_account or "",
+                i.direction,
+                i.currency,
+                format_amount(i.amount, i.currency),
+                i.reference,
             ]
         )
     return buffer.getvalue()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StrictStr
 
-from clearing import cycle_services
+from clearing import cycle_services, payments
 from clearing.cycles import Cycle, Refund
 from clearing.money import format_amount
 from clearing.netting import Settlement
@@ -414,35 +412,9 @@ def instructions_csv(
 ) -> Response:
     """Payment instructions for an entity's bank, as CSV."""
     rows = cycle_services.payment_instructions(uow, principal, cycle_id, entity)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            "entity",
-            "participant_id",
-            "name",
-            "bank_account",
-            "direction",
-            "currency",
-            "amount",
-            "reference",
-        ]
-    )
-    for row in rows:
-        writer.writerow(
-            [
-                row.entity,
-                row.participant_id,
-                row.name,
-                row.bank_account or "",
-                row.direction,
-                row.currency,
-                format_amount(row.amount, row.currency),
-                row.reference,
-            ]
-        )
+    text = payments.instructions_csv(rows)
     return Response(
-        buffer.getvalue(),
+        text,
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{cycle_id}.csv"'},
     )
