@@ -240,6 +240,9 @@ def verify_chain(
 
     A changed entry fails its hash; a removed or inserted one breaks the ``seq`` sequence or the
     link; a reordered one does both. Returns the entries that parsed and the problems found.
+
+    An entry that cannot be read, or is not the entry expected at its place, is reported at the
+    ``seq`` expected there: the ``seq`` the document claims may be the very thing tampered with.
     """
     entries: list[ChainedEntry] = []
     problems: list[Problem] = []
@@ -250,13 +253,15 @@ def verify_chain(
         try:
             chained = entry_from_document(document)
         except (InvalidInput, LedgerError) as error:
-            problems.append(Problem(f"entry cannot be read: {error}", seq=_int_or_none(seq)))
+            problems.append(Problem(f"entry cannot be read: {error}", seq=expected_seq))
             expected_seq = (_int_or_none(seq) or expected_seq) + 1
             prev_hash = str(document.get("hash", ""))
             continue
         if chained.seq != expected_seq:
             problems.append(
-                Problem(f"expected entry {expected_seq} here, found {chained.seq}", seq=chained.seq)
+                Problem(
+                    f"expected entry {expected_seq} here, found {chained.seq}", seq=expected_seq
+                )
             )
         if chained.prev_hash != prev_hash:
             problems.append(
@@ -470,6 +475,21 @@ def _discharge_postings(result: NettingResult, entity: str, currency: str) -> li
     return [p for p in postings if p.amount]
 
 
+def _head_problem(entries: Sequence[ChainedEntry], expected_head: str) -> Problem:
+    """The export does not end at the journal's head: name the first entry extra or missing."""
+    at_head = [chained.seq for chained in entries if chained.hash == expected_head]
+    if at_head:
+        return Problem(
+            f"entries follow the head {expected_head}: they are not in the journal",
+            seq=at_head[0] + 1,
+        )
+    head = entries[-1].hash if entries else GENESIS_HASH
+    return Problem(
+        f"journal ends at hash {head}, the head is {expected_head}: entries missing",
+        seq=(entries[-1].seq if entries else 0) + 1,
+    )
+
+
 @dataclass(frozen=True)
 class VerificationReport:
     """The outcome of verifying a journal (DESIGN §10 ``audit verify``)."""
@@ -508,12 +528,7 @@ def verify_journal(
     problems.extend(replay_problems)
     head = entries[-1].hash if entries else GENESIS_HASH
     if expected_head is not None and head != expected_head:
-        problems.append(
-            Problem(
-                f"journal ends at hash {head}, the head is {expected_head}: entries missing",
-                seq=entries[-1].seq if entries else 0,
-            )
-        )
+        problems.append(_head_problem(entries, expected_head))
     derived = balances(chained.entry for chained in entries)
     if stored_balances is not None:
         for key in sorted(set(derived) | set(stored_balances)):

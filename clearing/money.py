@@ -121,6 +121,13 @@ def parse_rate(text: str, *, field: str = "rate") -> Decimal:
 
 
 def format_rate(rate: Decimal) -> str:
-    """The canonical text of a rate: plain notation with no trailing zeros (``7.1``, ``0.0781``)."""
-    text = format(rate.normalize(), "f")
+    """The canonical text of a rate: plain notation with no trailing zeros (``7.1``, ``0.0781``).
+
+    Exact for any number of digits: the zeros are stripped from the text, because
+    ``Decimal.normalize`` would round to the context's precision (28 significant digits) and so
+    digest and export a rate other than the one the cycle was valued with.
+    """
+    text = format(rate, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text

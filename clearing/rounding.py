@@ -8,10 +8,12 @@ The rules:
 * **Splitting** a total into parts (pro-rata allocation, domestic legs) uses the
   **largest-remainder method**: each part gets the floor of its exact quota, and the units left
   over go one each to the largest fractional remainders; ties go to the part that comes first
-  in the order the caller gives (for the engine: priority, due date, sequence, id). No minor unit
-  is ever created or lost, and every part is within one unit of its exact quota.
+  in the order the caller gives (for pro-rata allocation: priority, due date, sequence, id; for
+  legs: obligation id). No minor unit is ever created or lost, and every part is within one
+  unit of its exact quota.
 * **Legs**: a jurisdiction's total in its own currency is the half-up conversion of the base
-  total it settles; it is split by largest remainder over the exact conversions of each leg.
+  total it settles; it is split by largest remainder over the exact conversions of each leg,
+  ties going to the lower obligation id.
 * **Partial settlement in the invoice currency** rounds *down*, so that nothing is discharged
   that was not matched; a fully matched obligation is settled in full.
 * **Ratios** (netting efficiency, liquidity saved) are decimal strings with six places, rounded

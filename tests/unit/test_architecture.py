@@ -26,11 +26,11 @@ def engine_files() -> list[Path]:
 
 def test_the_engine_outside_persistence_imports_no_framework() -> None:
     offenders = {
-        str(path.relative_to(ROOT)): sorted(m for m in imported_modules(path)
-                                            if m.split(".")[0] in FRAMEWORKS)
+        str(path.relative_to(ROOT)): sorted(
+            m for m in imported_modules(path) if m.split(".")[0] in FRAMEWORKS
+        )
         for path in engine_files()
-        if "persistence" not in path.relative_to(ROOT / "clearing").parts
-        and path.name != "cli.py"
+        if "persistence" not in path.relative_to(ROOT / "clearing").parts and path.name != "cli.py"
     }
     assert {path: mods for path, mods in offenders.items() if mods} == {}
 
@@ -56,8 +56,17 @@ def test_only_persistence_imports_sqlalchemy() -> None:
 
 
 def test_the_pure_domain_does_no_io_and_uses_no_floats() -> None:
-    pure = ["money", "rounding", "netting", "ledger", "circulation", "canonical", "rates",
-            "obligations", "errors"]
+    pure = [
+        "money",
+        "rounding",
+        "netting",
+        "ledger",
+        "circulation",
+        "canonical",
+        "rates",
+        "obligations",
+        "errors",
+    ]
     for name in pure:
         path = ROOT / "clearing" / f"{name}.py"
         source = path.read_text(encoding="utf-8")
