@@ -268,8 +268,15 @@ def verify_chain(
                 Problem("prev_hash does not match the hash of the entry before", seq=chained.seq)
             )
         recomputed = entry_hash(chained.seq, chained.entry, chained.prev_hash)
+        as_exported = sha256_hex(canonical_json({k: v for k, v in document.items() if k != "hash"}))
         if recomputed != chained.hash:
             problems.append(Problem("hash does not match the entry's content", seq=chained.seq))
+        elif as_exported != chained.hash:
+            # Same meaning, other text ("100.0" for "100.00", "3" for 3): still not what was
+            # hashed, so the export was altered.
+            problems.append(
+                Problem("the entry's text differs from what was hashed", seq=chained.seq)
+            )
         entries.append(chained)
         expected_seq = chained.seq + 1
         prev_hash = chained.hash

@@ -468,3 +468,24 @@ def test_a_journal_whose_cycle_does_not_close_is_reported() -> None:
     report = verify_journal([c.document() for c in chain(entries)])
     assert not report.ok
     assert {p.cycle_id for p in report.problems} == {"c1"}
+
+
+def test_rewriting_an_amount_in_another_notation_is_detected_too() -> None:
+    rates = RateSet(
+        base="CNY",
+        jurisdictions={"CN": "CNY", "RU": "RUB"},
+        rates={"CNY": Decimal(1), "RUB": Decimal("0.1")},
+    )
+    result = net(
+        [
+            Obligation("a", "cn", "CN", "ru", "RU", "CNY", 10000, date(2026, 1, 1)),
+            Obligation("b", "ru", "RU", "cn", "CN", "RUB", 100000, date(2026, 1, 1)),
+        ],
+        rates,
+    )
+    documents = [entry.document() for entry in chain(cycle_entries(result, "c"))]
+    amount = documents[1]["postings"][0]["amount"]
+    assert amount.endswith("0")
+    documents[1]["postings"][0]["amount"] = amount[:-1]
+    _, problems = verify_chain(documents)
+    assert [p.seq for p in problems] == [2]
