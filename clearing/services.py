@@ -529,8 +529,8 @@ def answer_once(
     answer; with another request, :class:`Conflict`. Only successful answers are recorded."""
     if key is None:
         return run(uows())
-    if not 1 <= len(key) <= 200:
-        raise InvalidInput("must be 1 to 200 characters", field="Idempotency-Key")
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise InvalidInput("must be 1 to 200 printable characters", field="Idempotency-Key")
     for attempt in range(3):
         with uows() as uow:
             uow.idempotency.lock(principal.id, key)

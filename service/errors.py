@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +32,15 @@ def error_body(error: ClearingError) -> dict[str, str]:
     return body
 
 
+def validation_error_body(errors: Sequence[Any]) -> dict[str, str]:
+    """The first of pydantic's validation errors as ``{code, message, field}``."""
+    first = errors[0] if errors else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
+    field = ".".join(location) or "body"
+    message = str(first.get("msg", "invalid request"))
+    return {"code": "invalid_input", "message": message, "field": field}
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ClearingError)
     async def domain_error(_request: Request, error: ClearingError) -> JSONResponse:
@@ -41,16 +52,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {}
-        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
-        field = ".".join(location) or "body"
-        message = str(first.get("msg", "invalid request"))
-        return JSONResponse(
-            {"code": "invalid_input", "message": message, "field": field}, status_code=422
-        )
+        return JSONResponse(validation_error_body(error.errors()), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:  # a body that cannot be parsed at all is invalid input
+            return JSONResponse(
+                {"code": "invalid_input", "message": str(error.detail), "field": "body"}, 422
+            )
         codes = {
             401: "unauthorized",
             403: "forbidden",

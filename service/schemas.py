@@ -6,15 +6,29 @@ outstanding, timestamps). Amounts are decimal strings; a JSON number is refused.
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
 from clearing.money import format_amount
 from clearing.obligations import Invoice
 from clearing.parties import Participant
 from clearing.services import MAX_BATCH, InvoiceDraft
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """Only a ``YYYY-MM-DD`` string is a date here: not a number, not a timestamp."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date string in the format YYYY-MM-DD")
+    return value
+
+
+#: A calendar date given as ``YYYY-MM-DD`` (validated the same way in JSON and Python mode).
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class Strict(BaseModel):
@@ -43,8 +57,8 @@ class InvoiceIn(Strict):
     importer_id: StrictStr = Field(min_length=1, max_length=64, examples=["RU-4F2A9C01D2"])
     currency: StrictStr = Field(examples=["CNY"])
     amount: StrictStr = Field(description="Decimal string in major units.", examples=["125000.50"])
-    issue_date: date = Field(examples=["2026-11-02"])
-    due_date: date = Field(examples=["2026-12-31"])
+    issue_date: IsoDate = Field(examples=["2026-11-02"])
+    due_date: IsoDate = Field(examples=["2026-12-31"])
     hs_code: StrictStr = Field(description="HS code, 2 to 10 digits.", examples=["120190"])
     description: StrictStr = Field(default="", max_length=2000, examples=["Soybeans, 400 t"])
     exporter_id: StrictStr | None = Field(
@@ -66,7 +80,14 @@ class InvoiceIn(Strict):
 
 
 class InvoiceBatchIn(Strict):
-    invoices: list[InvoiceIn] = Field(min_length=1, max_length=MAX_BATCH)
+    invoices: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=(
+            "Invoices shaped as for `POST /v1/invoices` (`InvoiceIn`); an operator's name "
+            "`exporter_id`. Each item is validated on its own: an invalid one gets its own 422."
+        ),
+    )
 
 
 class ConfirmIn(Strict):
@@ -161,10 +182,17 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
         "sequence": invoice.sequence,
         "cycle_id": invoice.cycle_id,
     }
-    if invoice.dispute is not None:
-        body["dispute"] = {"fields": invoice.dispute.fields, "reason": invoice.dispute.reason}
-    if invoice.rejection is not None:
-        body["rejection"] = {"rule": invoice.rejection.rule, "reason": invoice.rejection.reason}
+    # Always present (null when not relevant), as in every answer shaped by ``InvoiceOut``.
+    body["dispute"] = (
+        {"fields": invoice.dispute.fields, "reason": invoice.dispute.reason}
+        if invoice.dispute is not None
+        else None
+    )
+    body["rejection"] = (
+        {"rule": invoice.rejection.rule, "reason": invoice.rejection.reason}
+        if invoice.rejection is not None
+        else None
+    )
     return body
 
 

@@ -33,6 +33,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _storable(*values: str | None) -> bool:
+    """Whether every value could be stored: PostgreSQL text cannot hold NUL, so a key with one
+    matches nothing (and must not reach the driver, which would refuse it)."""
+    return not any(value is not None and "\x00" in value for value in values)
+
+
 class EntityRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -48,6 +54,8 @@ class EntityRepository:
         self.session.flush()
 
     def get(self, code: str) -> Entity | None:
+        if not _storable(code):
+            return None
         row = self.session.get(EntityRow, code)
         return Entity(row.code, row.currency, row.name) if row else None
 
@@ -74,11 +82,13 @@ class ParticipantRepository:
         self.session.flush()
 
     def get(self, participant_id: str) -> Participant | None:
+        if not _storable(participant_id):
+            return None
         row = self.session.get(ParticipantRow, participant_id)
         return _participant(row) if row else None
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Participant]:
-        wanted = sorted(set(ids))
+        wanted = sorted(i for i in set(ids) if _storable(i))
         if not wanted:
             return {}
         rows = self.session.scalars(select(ParticipantRow).where(ParticipantRow.id.in_(wanted)))
@@ -162,6 +172,8 @@ class InvoiceRepository:
         return [_with_sequence(invoice, sequences[invoice.id]) for invoice in invoices]
 
     def get(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
+        if not _storable(invoice_id):
+            return None
         query = select(InvoiceRow).where(InvoiceRow.id == invoice_id)
         if for_update:
             query = query.with_for_update()
@@ -229,6 +241,8 @@ class InvoiceRepository:
         ]
 
     def list(self, filters: InvoiceFilter) -> list[Invoice]:
+        if not _storable(filters.cycle_id):
+            return []
         query = select(InvoiceRow).order_by(InvoiceRow.sequence).limit(filters.limit)
         if filters.after_sequence is not None:
             query = query.where(InvoiceRow.sequence > filters.after_sequence)

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from clearing import services
 from clearing.errors import ClearingError, InvalidInput
 from clearing.ports import UnitOfWork
 from service.auth import CurrentPrincipal, IdempotencyKey, Uow, Uows
-from service.errors import error_body, status_of
+from service.errors import error_body, status_of, validation_error_body
 from service.idempotency import respond_once
 from service.schemas import (
     ERROR_RESPONSES,
@@ -56,14 +57,20 @@ def submit_batch(
     """Submit up to 1,000 invoices; each result carries the status that item alone would get."""
 
     def run(uow: UnitOfWork) -> tuple[int, Any]:
-        drafts = [item.to_draft() for item in body.invoices]
+        results: list[dict[str, Any]] = [{} for _ in body.invoices]
+        drafts, places = [], []
+        for place, item in enumerate(body.invoices):
+            try:
+                drafts.append(InvoiceIn.model_validate(item).to_draft())
+                places.append(place)
+            except ValidationError as error:
+                results[place] = {"status": 422, "error": validation_error_body(error.errors())}
         outcomes = services.submit_invoices(uow, principal, drafts)
-        results: list[dict[str, Any]] = []
-        for outcome in outcomes:
+        for place, outcome in zip(places, outcomes, strict=True):
             if isinstance(outcome, ClearingError):
-                results.append({"status": status_of(outcome), "error": error_body(outcome)})
+                results[place] = {"status": status_of(outcome), "error": error_body(outcome)}
             else:
-                results.append({"status": 201, "invoice": invoice_json(outcome)})
+                results[place] = {"status": 201, "invoice": invoice_json(outcome)}
         return 200, {"results": results}
 
     return respond_once(request, uows, principal, idempotency_key, body, run)
@@ -79,7 +86,7 @@ def list_invoices(
     limit: Annotated[int, Query(ge=1, le=services.MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Invoices the caller may see, oldest first; filter by ``status`` and ``cycle``."""
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise InvalidInput("is not a cursor from a previous page", field="cursor")
     found = services.list_invoices(
         uow,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from clearing import services
+from clearing.errors import InvalidInput
 from clearing.ports import UnitOfWork
 from service.auth import CurrentPrincipal, IdempotencyKey, Uow, Uows
 from service.idempotency import respond_once
@@ -47,6 +48,8 @@ def list_participants(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=services.MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
+    if cursor is not None and not (cursor.isprintable() and len(cursor) <= 64):
+        raise InvalidInput("is not a cursor from a previous page", field="cursor")
     found = services.list_participants(uow, principal, cursor, limit)
     return {
         "items": [participant_json(p) for p in found],
