@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, case, func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from clearing.errors import Conflict
 from clearing.ledger import GENESIS_HASH, ChainedEntry, JournalEntry, Posting
 from clearing.netting import NettingResult, Position, Settlement
 from clearing.obligations import Invoice, Obligation, Policy, Status
+from clearing.persistence.copying import copy_rows
 from clearing.persistence.repositories import _invoice
 from clearing.persistence.tables import (
     CycleApprovalRow,
@@ -44,26 +45,6 @@ from clearing.rates import RateSet
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def copy_rows(
-    session: Session, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
-) -> int:
-    """Write ``rows`` into ``table`` in the current transaction: COPY on PostgreSQL."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        raw = connection.connection.driver_connection
-        count = 0
-        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        return count
-    batch = [dict(zip(columns, row, strict=True)) for row in rows]
-    if batch:
-        session.execute(insert(table), batch)
-    return len(batch)
 
 
 class CycleRepository:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import delete, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from clearing.compliance import Rule, RuleKind
 from clearing.errors import Conflict
 from clearing.obligations import Dispute, Invoice, Rejection, Status
 from clearing.parties import Entity, Participant
+from clearing.persistence.copying import copy_rows
 from clearing.persistence.tables import (
     ApiKeyRow,
     ComplianceRuleRow,
@@ -144,6 +146,22 @@ class InvoiceRepository:
         if not invoices:
             return []
         stamp = now()
+        if self.session.get_bind().dialect.name == "postgresql":
+            stored = self._copy_many(invoices, stamp)
+        else:
+            stored = self._insert_many(invoices, stamp)
+        copy_rows(
+            self.session,
+            InvoiceEventRow.__table__,  # type: ignore[arg-type]
+            ["invoice_id", "to_status", "actor", "reason", "at"],
+            (
+                (i.id, i.status.value, actor, i.rejection.reason if i.rejection else None, stamp)
+                for i in invoices
+            ),
+        )
+        return stored
+
+    def _insert_many(self, invoices: Sequence[Invoice], stamp: datetime) -> list[Invoice]:
         rows = [_invoice_values(invoice, stamp) for invoice in invoices]
         for row in rows:
             del row["sequence"]
@@ -154,22 +172,35 @@ class InvoiceRepository:
             sequences: dict[str, int] = {row[0]: row[1] for row in returned}
         except IntegrityError as error:
             raise Conflict(_integrity_message(error), field="invoice_number") from error
-        self.session.execute(
-            insert(InvoiceEventRow),
-            [
-                {
-                    "invoice_id": invoice.id,
-                    "from_status": None,
-                    "to_status": invoice.status.value,
-                    "actor": actor,
-                    "reason": invoice.rejection.reason if invoice.rejection else None,
-                    "details": None,
-                    "at": stamp,
-                }
-                for invoice in invoices
-            ],
-        )
         return [_with_sequence(invoice, sequences[invoice.id]) for invoice in invoices]
+
+    def _copy_many(self, invoices: Sequence[Invoice], stamp: datetime) -> list[Invoice]:
+        """PostgreSQL: take the sequence numbers first, then COPY the rows in."""
+        sequences = list(
+            self.session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('invoices', 'sequence')) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"count": len(invoices)},
+            )
+        )
+        stored = [_with_sequence(i, n) for i, n in zip(invoices, sequences, strict=True)]
+        values = [_invoice_values(invoice, stamp) for invoice in stored]
+        columns = list(values[0])
+        try:
+            copy_rows(
+                self.session,
+                InvoiceRow.__table__,  # type: ignore[arg-type]
+                columns,
+                (tuple(row[c] for c in columns) for row in values),
+            )
+        except psycopg.errors.UniqueViolation as error:
+            raise Conflict(
+                "an invoice with this number from this exporter exists already",
+                field="invoice_number",
+            ) from error
+        return stored
 
     def get(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
         if not _storable(invoice_id):
