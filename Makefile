@@ -25,7 +25,7 @@ net-example: install
 
 ## Run the whole test suite (PostgreSQL on 127.0.0.1:5432 for the integration tests).
 test: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: install-dev
 	$(BIN)/ruff check clearing service migrations tests benchmarks
