@@ -326,10 +326,7 @@ def declare_default(
 
 
 def _still_due(uow: UnitOfWork, cycle: Cycle) -> bool:
-    received = uow.cycles.received(cycle.id)
-    return any(
-        due_pay_in(p) > received.get(p.participant_id, 0) for p in uow.cycles.positions(cycle.id)
-    )
+    return uow.cycles.pay_ins_missing(cycle.id)
 
 
 def _settle(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:
@@ -360,9 +357,7 @@ def _locked(uow: UnitOfWork, cycle_id: str) -> Cycle:
 
 
 def _position(uow: UnitOfWork, cycle: Cycle, participant_id: str) -> Position | None:
-    return next(
-        (p for p in uow.cycles.positions(cycle.id) if p.participant_id == participant_id), None
-    )
+    return uow.cycles.position(cycle.id, participant_id)
 
 
 def get_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:

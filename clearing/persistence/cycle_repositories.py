@@ -226,6 +226,47 @@ class CycleRepository:
             for r in self.session.scalars(query)
         ]
 
+    def position(self, cycle_id: str, participant_id: str) -> Position | None:
+        if "\x00" in participant_id:  # PostgreSQL text cannot hold NUL: no such participant
+            return None
+        row = self.session.get(CyclePositionRow, (cycle_id, participant_id))
+        if row is None:
+            return None
+        return Position(
+            row.participant_id,
+            row.entity,
+            row.currency,
+            row.pay_in,
+            row.pay_out,
+            row.pay_in_value,
+            row.pay_out_value,
+        )
+
+    def pay_ins_missing(self, cycle_id: str) -> bool:
+        """Whether any participant has received (pay-ins less refunds) less than it must pay in."""
+        paid = (
+            select(PayInRow.participant_id, func.sum(PayInRow.amount).label("total"))
+            .where(PayInRow.cycle_id == cycle_id)
+            .group_by(PayInRow.participant_id)
+            .subquery()
+        )
+        refunded = (
+            select(RefundRow.participant_id, func.sum(RefundRow.amount).label("total"))
+            .where(RefundRow.cycle_id == cycle_id)
+            .group_by(RefundRow.participant_id)
+            .subquery()
+        )
+        p = CyclePositionRow
+        held = func.coalesce(paid.c.total, 0) - func.coalesce(refunded.c.total, 0)
+        query = (
+            select(p.participant_id)
+            .outerjoin(paid, paid.c.participant_id == p.participant_id)
+            .outerjoin(refunded, refunded.c.participant_id == p.participant_id)
+            .where(p.cycle_id == cycle_id, p.pay_in - p.pay_out > held)
+            .limit(1)
+        )
+        return self.session.scalars(query).first() is not None
+
     def positions(self, cycle_id: str) -> list[Position]:
         rows = self.session.scalars(
             select(CyclePositionRow)
@@ -430,15 +471,16 @@ class CycleRepository:
         settled; fully settled ones become ``settled``, the rest ``eligible`` again."""
         stamp = now()
         co = CycleObligationRow
-        settled_amount = (
-            select(co.settled)
-            .where(co.cycle_id == cycle_id, co.invoice_id == InvoiceRow.id)
-            .scalar_subquery()
-        )
-        remaining = InvoiceRow.outstanding - settled_amount
+        remaining = InvoiceRow.outstanding - co.settled
+        # UPDATE ... FROM cycle_obligations: one join, not a subquery per invoice.
         self.session.execute(
             update(InvoiceRow)
-            .where(InvoiceRow.cycle_id == cycle_id, InvoiceRow.status == Status.IN_CYCLE.value)
+            .where(
+                InvoiceRow.id == co.invoice_id,
+                co.cycle_id == cycle_id,
+                InvoiceRow.cycle_id == cycle_id,
+                InvoiceRow.status == Status.IN_CYCLE.value,
+            )
             .values(
                 outstanding=remaining,
                 status=case((remaining == 0, Status.SETTLED.value), else_=Status.ELIGIBLE.value),
