@@ -270,6 +270,11 @@ def declare_default(
             raise Conflict(
                 f"{participant_id} owes no pay-in in cycle {cycle.id}", field="participant_id"
             )
+        if uow.cycles.received(cycle.id).get(participant_id, 0) >= due_pay_in(position):
+            raise Conflict(
+                f"{participant_id} has paid in full in cycle {cycle.id}; it cannot default",
+                field="participant_id",
+            )
         assert cycle.rates is not None
         snapshot = uow.cycles.snapshot(cycle.id)
         kept = successor_snapshot(snapshot, participant_id)
