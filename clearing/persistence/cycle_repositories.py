@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -192,7 +192,12 @@ class CycleRepository:
         limit: int | None = None,
     ) -> list[Settlement]:
         table = CycleObligationRow
-        query = select(table).where(table.cycle_id == cycle_id).order_by(table.invoice_id)
+        # Plain rows, not ORM objects: a snapshot can hold a hundred thousand obligations.
+        query = (
+            select(*CycleObligationRow.__table__.columns)
+            .where(table.cycle_id == cycle_id)
+            .order_by(table.invoice_id)
+        )
         if participant_id is not None:
             query = query.where(
                 (table.debtor_id == participant_id) | (table.creditor_id == participant_id)
@@ -223,7 +228,7 @@ class CycleRepository:
                 r.debtor_leg,
                 r.creditor_leg,
             )
-            for r in self.session.scalars(query)
+            for r in self.session.execute(query)
         ]
 
     def position(self, cycle_id: str, participant_id: str) -> Position | None:
@@ -394,13 +399,14 @@ class CycleRepository:
 
     def eligible_invoices(self) -> list[Invoice]:
         """Every eligible invoice, locked until the transaction ends."""
-        rows = self.session.scalars(
-            select(InvoiceRow)
+        rows = self.session.execute(
+            select(*InvoiceRow.__table__.columns)
             .where(InvoiceRow.status == Status.ELIGIBLE.value)
             .order_by(InvoiceRow.sequence)
             .with_for_update()
         )
-        return [_invoice(row) for row in rows]
+        # Plain rows carry the same attributes as InvoiceRow, without the ORM's bookkeeping.
+        return [_invoice(cast(InvoiceRow, row)) for row in rows]
 
     def reject_invoices(self, rejections: Sequence[tuple[Invoice, str, str]], actor: str) -> None:
         """Invoices that fail screening at cut-off: rejected, with the rule and reason."""
