@@ -529,6 +529,7 @@ def verify_journal(
 ) -> VerificationReport:
     """Verify an exported journal with no database: the chain, each cycle's closure, every
     cycle re-netted to its digest, and optionally the head hash and stored balances."""
+    documents = list(documents)
     entries, problems = verify_chain(documents)
     problems.extend(cycle_closure_problems(entries))
     cycles, replay_problems = cycle_replay_problems(entries)
@@ -548,7 +549,7 @@ def verify_journal(
                     )
                 )
     return VerificationReport(
-        entries=len(entries),
+        entries=len(documents),  # unreadable entries count too: they are in the journal
         cycles=cycles,
         head_hash=head,
         balances=derived,

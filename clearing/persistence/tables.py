@@ -309,7 +309,8 @@ class JournalEntryRow(Base):
     entity: Mapped[str] = mapped_column(ForeignKey("entities.code"), index=True)
     cycle_id: Mapped[str | None] = mapped_column(String(40), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    cycle_record: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # none_as_null: an entry without a cycle record stores SQL NULL, not JSON null.
+    cycle_record: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
