@@ -29,6 +29,7 @@ names a database of a role allowed to create databases. Timings are wall-clock s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -179,11 +180,9 @@ def api_server(url: str) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 30
         while True:
-            try:
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except httpx.TransportError:
-                pass
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the API server did not start")
             time.sleep(0.1)

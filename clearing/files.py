@@ -17,21 +17,10 @@ from typing import Any
 from clearing.errors import InvalidInput
 from clearing.money import check_currency, format_amount, parse_amount
 from clearing.netting import NettingResult
-from clearing.obligations import Obligation
+from clearing.obligations import RECORD_COLUMNS, Obligation
 from clearing.rates import RateSet, check_jurisdiction
 
-OBLIGATION_COLUMNS = (
-    "obligation_id",
-    "debtor_id",
-    "debtor_jurisdiction",
-    "creditor_id",
-    "creditor_jurisdiction",
-    "currency",
-    "amount",
-    "due_date",
-    "priority",
-    "sequence",
-)
+OBLIGATION_COLUMNS = RECORD_COLUMNS
 REQUIRED_COLUMNS = OBLIGATION_COLUMNS[:8]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -33,7 +33,7 @@ from clearing.canonical import canonical_json, sha256_hex
 from clearing.errors import InvalidInput, LedgerError
 from clearing.money import format_amount, parse_signed_amount
 from clearing.netting import NettingResult, net
-from clearing.obligations import Obligation, Policy
+from clearing.obligations import RECORD_COLUMNS, Obligation, Policy
 from clearing.rates import RateSet
 
 GENESIS_HASH = "0" * 64
@@ -326,7 +326,7 @@ def cycle_record(result: NettingResult, cycle_id: str) -> dict[str, Any]:
         "digest": result.digest,
         "policy": result.policy.value,
         "rates": result.rates.to_json(),
-        "columns": list(SNAPSHOT_RECORD_COLUMNS),
+        "columns": list(RECORD_COLUMNS),
         "obligations": [
             [
                 o.obligation_id,
@@ -343,20 +343,6 @@ def cycle_record(result: NettingResult, cycle_id: str) -> dict[str, Any]:
             for o in result.obligations
         ],
     }
-
-
-SNAPSHOT_RECORD_COLUMNS = (
-    "obligation_id",
-    "debtor_id",
-    "debtor_jurisdiction",
-    "creditor_id",
-    "creditor_jurisdiction",
-    "currency",
-    "amount",
-    "due_date",
-    "priority",
-    "sequence",
-)
 
 
 def replay_cycle(record: Mapping[str, Any]) -> NettingResult:

@@ -9,6 +9,21 @@ from datetime import date
 from clearing.errors import Conflict
 from clearing.money import format_amount
 
+#: The columns of an obligation record, as in OBLIGATIONS.csv and in a cycle's journal record
+#: (``amount`` is a decimal string in major units there).
+RECORD_COLUMNS = (
+    "obligation_id",
+    "debtor_id",
+    "debtor_jurisdiction",
+    "creditor_id",
+    "creditor_jurisdiction",
+    "currency",
+    "amount",
+    "due_date",
+    "priority",
+    "sequence",
+)
+
 
 class Policy(enum.StrEnum):
     """How a corridor's matched value is allocated to its obligations (DESIGN §4 step 4)."""
