@@ -1,18 +1,18 @@
 """Benchmark a whole netting cycle on PostgreSQL, from cut-off to settled, through the use cases.
 
 The script creates its own throwaway database (migrated with
-:func:`clearing.persistence.database.upgrade`, dropped at the end), registers two entities
+:func:`clearing.adapters.persistence.database.upgrade`, dropped at the end), registers two entities
 (CN/CNY, RU/RUB) and ``--participants`` traders, and COPYs ``--obligations`` eligible
 cross-border invoices straight into ``invoices`` (setup, not timed). The trade is skewed like
 the Heihe border trade: about three quarters of the invoices are owed by Chinese importers to
 Russian exporters, in CNY, RUB and USD, and a few large traders do most of the business.
 
-Each run then times, through :mod:`clearing.cycle_services`:
+Each run then times, through :mod:`clearing.use_cases.cycles`:
 
 * ``open`` and ``set_rates`` (negligible);
 * ``close``: the cut-off, split into **snapshot** (the close minus netting: loading and locking
   the eligible invoices, re-screening, storing the snapshot and the result, marking the invoices
-  ``in_cycle``) and **netting** (the :func:`clearing.netting.net` call inside the close);
+  ``in_cycle``) and **netting** (the :func:`clearing.domain.netting.net` call inside the close);
 * ``approve`` by CN, then by RU;
 * **pay-ins**: ``record_pay_in`` is called for the first ``--use-case-pay-ins`` payers one by
   one; the other payers but the last are recorded in one transaction through the same
@@ -59,18 +59,22 @@ import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from clearing import cycle_services, ledger, services
-from clearing.access import Principal
-from clearing.compliance import default_rules, screen
-from clearing.cycles import CycleStatus, PayIn, due_pay_in
-from clearing.ledger import GENESIS_HASH, ChainedEntry
-from clearing.money import format_amount
-from clearing.netting import net
-from clearing.persistence import cycle_repositories
-from clearing.persistence.cycle_repositories import CycleRepository, LedgerRepository
-from clearing.persistence.database import make_engine, upgrade
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
-from clearing.rates import RateSet
+from clearing.adapters.persistence import cycles as cycle_persistence
+from clearing.adapters.persistence import ledger as ledger_persistence
+from clearing.adapters.persistence.cycles import CycleRepository
+from clearing.adapters.persistence.database import make_engine, upgrade
+from clearing.adapters.persistence.ledger import LedgerRepository
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.domain import ledger
+from clearing.domain.access import Principal
+from clearing.domain.compliance import default_rules, screen
+from clearing.domain.cycles import CycleStatus, PayIn, due_pay_in
+from clearing.domain.ledger import GENESIS_HASH, ChainedEntry
+from clearing.domain.money import format_amount
+from clearing.domain.netting import net
+from clearing.domain.rates import RateSet
+from clearing.use_cases import cycles, keys, settlement
+from clearing.use_cases import participants as participants_use_cases
 
 ADMIN_URL = os.environ.get(
     "BENCH_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -176,7 +180,7 @@ class Phases:
 @contextmanager
 def instrumented() -> Iterator[Phases]:
     phases = Phases()
-    phases.wrap(cycle_services, "net", "netting")
+    phases.wrap(cycles, "net", "netting")
     phases.wrap(CycleRepository, "eligible_invoices", "load eligible")
     phases.wrap(CycleRepository, "store_result", "store result")
     phases.wrap(CycleRepository, "take_invoices", "take invoices")
@@ -186,7 +190,8 @@ def instrumented() -> Iterator[Phases]:
     phases.wrap(CycleRepository, "snapshot", "load snapshot")
     phases.wrap(CycleRepository, "positions", "load positions")
     phases.wrap(LedgerRepository, "append", "posting")
-    phases.wrap(cycle_repositories, "copy_rows", lambda _session, table, *_: f"COPY {table.name}")
+    for persistence in (cycle_persistence, ledger_persistence):
+        phases.wrap(persistence, "copy_rows", lambda _session, table, *_: f"COPY {table.name}")
     try:
         yield phases
     finally:
@@ -226,8 +231,8 @@ def build_world(url: str, participants: int) -> World:
     uows = SqlUnitOfWorkFactory(engine)
     operators: dict[str, Principal] = {}
     for code, currency in ENTITIES.items():
-        services.add_entity(uows(), code, currency)
-        _key, operators[code] = services.create_key(uows(), "operator", entity=code)
+        participants_use_cases.add_entity(uows(), code, currency)
+        _key, operators[code] = keys.create_key(uows(), "operator", entity=code)
     ids: dict[str, list[str]] = {
         code: [f"{code}-{index:010X}" for index in range(participants // len(ENTITIES))]
         for code in ENTITIES
@@ -385,13 +390,13 @@ def run_once(world: World, rows: Sequence[tuple[Any, ...]], use_case_pay_ins: in
     uows, operators = world.uows, world.operators
     with instrumented() as phases:
         elapsed = stopwatch()
-        cycle = cycle_services.open_cycle(uows(), operators["CN"], "fifo")
-        cycle_services.set_rates(uows(), operators["CN"], cycle.id, RATES)
+        cycle = cycles.open_cycle(uows(), operators["CN"], "fifo")
+        cycles.set_rates(uows(), operators["CN"], cycle.id, RATES)
         open_s = elapsed()
 
         phases.reset()
         elapsed = stopwatch()
-        proposed = cycle_services.close_cycle(uows(), operators["CN"], cycle.id)
+        proposed = cycles.close_cycle(uows(), operators["CN"], cycle.id)
         close_s = elapsed()
         close_phases = dict(phases.seconds)
         check(proposed.status is CycleStatus.PROPOSED, f"close left it {proposed.status}")
@@ -399,7 +404,7 @@ def run_once(world: World, rows: Sequence[tuple[Any, ...]], use_case_pay_ins: in
 
         elapsed = stopwatch()
         for code in proposed.required_approvals:
-            approved = cycle_services.approve_cycle(uows(), operators[code], cycle.id, digest)
+            approved = cycles.approve_cycle(uows(), operators[code], cycle.id, digest)
         approve_s = elapsed()
         check(approved.status is CycleStatus.APPROVED, f"approvals left it {approved.status}")
 
@@ -412,7 +417,7 @@ def run_once(world: World, rows: Sequence[tuple[Any, ...]], use_case_pay_ins: in
 
         elapsed = stopwatch()
         for position in one_by_one:
-            cycle_services.record_pay_in(
+            settlement.record_pay_in(
                 uows(),
                 operators[position.jurisdiction],
                 cycle.id,
@@ -445,7 +450,7 @@ def run_once(world: World, rows: Sequence[tuple[Any, ...]], use_case_pay_ins: in
 
         phases.reset()
         elapsed = stopwatch()
-        settled = cycle_services.record_pay_in(
+        settled = settlement.record_pay_in(
             uows(),
             operators[last.jurisdiction],
             cycle.id,

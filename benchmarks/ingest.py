@@ -53,10 +53,10 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clearing import services  # noqa: E402
-from clearing.access import Principal, Role  # noqa: E402
-from clearing.persistence.database import upgrade  # noqa: E402
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory  # noqa: E402
+from clearing.adapters.persistence.database import upgrade  # noqa: E402
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory  # noqa: E402
+from clearing.domain.access import Principal, Role  # noqa: E402
+from clearing.use_cases import keys, participants  # noqa: E402
 
 DEFAULT_ADMIN_URL = os.environ.get(
     "TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -129,22 +129,24 @@ def build_world(url: str) -> World:
     """Entities, one exporter with a trader key and the importers, through the use cases."""
     uows = SqlUnitOfWorkFactory(_engine(url))
     try:
-        services.add_entity(uows(), "CN", "CNY", "China clearing")
-        services.add_entity(uows(), "RU", "RUB", "Russia clearing")
+        participants.add_entity(uows(), "CN", "CNY", "China clearing")
+        participants.add_entity(uows(), "RU", "RUB", "Russia clearing")
         admin = Principal("bench", Role.ADMIN)
-        exporter = services.register_participant(uows(), admin, name="Heihe Export", entity="CN")
+        exporter = participants.register_participant(
+            uows(), admin, name="Heihe Export", entity="CN"
+        )
         importers = [
-            services.register_participant(uows(), admin, name=f"Amur {n}", entity="RU").id
+            participants.register_participant(uows(), admin, name=f"Amur {n}", entity="RU").id
             for n in range(IMPORTERS)
         ]
-        key, _ = services.create_key(uows(), "trader", participant_id=exporter.id)
+        key, _ = keys.create_key(uows(), "trader", participant_id=exporter.id)
     finally:
         uows.engine.dispose()
     return World(url, exporter.id, importers, key)
 
 
 def _engine(url: str) -> Any:
-    from clearing.persistence.database import make_engine
+    from clearing.adapters.persistence.database import make_engine
 
     return make_engine(url)
 

@@ -5,8 +5,8 @@ CN<->RU instance among 100k participants, shaped like real border trade: most va
 CN->RU (about 3.5 times RU->CN), invoices are in CNY, RUB, USD and EUR, a few large traders do
 most of the business. Then it measures:
 
-* **engine**: :func:`clearing.netting.net` in-process (core only: valuation, sort, circulation,
-  allocation, legs, positions, digest), repeated, median;
+* **engine**: :func:`clearing.domain.netting.net` in-process (core only: valuation, sort,
+  circulation, allocation, legs, positions, digest), repeated, median;
 * **CLI**: the wall time of ``clearing net OBLIGATIONS.csv --rates RATES.json --output ...`` in
   a subprocess on the same instance written to a temporary directory (parse, net, write JSON),
   and that it reports the same digest as the in-process run;
@@ -65,10 +65,10 @@ from rich.table import Table
 from scipy.optimize import linprog
 from scipy.sparse import csc_matrix
 
-from clearing.money import exponent, format_amount
-from clearing.netting import NettingResult, net
-from clearing.obligations import Obligation, Policy
-from clearing.rates import RateSet
+from clearing.domain.money import exponent, format_amount
+from clearing.domain.netting import NettingResult, net
+from clearing.domain.obligations import Obligation, Policy
+from clearing.domain.rates import RateSet
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -386,7 +386,7 @@ def clearing_command() -> list[str]:
     installed = Path(sys.executable).with_name("clearing")
     if installed.exists():
         return [str(installed)]
-    return [sys.executable, "-c", "from clearing.cli import main; main()"]
+    return [sys.executable, "-c", "from clearing.entrypoints.cli import main; main()"]
 
 
 _DIGEST = re.compile(r'"digest":\s*"([0-9a-f]{64})"')

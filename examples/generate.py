@@ -18,7 +18,7 @@ after changing this script, from the repository root::
     .venv/bin/python examples/generate.py --output-dir /tmp/example   # somewhere else
 
 Random draws are floats, but every amount becomes integer minor units at once and is written
-with :func:`clearing.money.format_amount`; the rates are exact decimal strings.
+with :func:`clearing.domain.money.format_amount`; the rates are exact decimal strings.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from clearing.money import format_amount
+from clearing.domain.money import format_amount
 
 SEED = 20261031
 MONTH = "2026-10"

@@ -1,12 +1,13 @@
-"""Alembic environment: migrations run against the URL set by clearing.persistence.database."""
+"""Alembic environment: migrations run against the URL that clearing.adapters.persistence.database
+names."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import pool
 
-from clearing.persistence.database import database_url, make_engine
-from clearing.persistence.tables import Base
+from clearing.adapters.persistence.database import database_url, make_engine
+from clearing.adapters.persistence.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

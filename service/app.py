@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clearing import __version__
-from clearing.ports import UnitOfWorkFactory
+from clearing.use_cases.ports import UnitOfWorkFactory
 from service import errors, observability, pages
 from service.routes import cycles, invoices, ledger, participants
 
@@ -23,9 +23,9 @@ log = logging.getLogger("clearing.service")
 def create_app(uows: UnitOfWorkFactory | None = None) -> FastAPI:
     """Build the API on ``uows`` (default: the database named by ``DATABASE_URL``)."""
     if uows is None:
-        from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+        from clearing.entrypoints.bootstrap import unit_of_work_factory
 
-        uows = SqlUnitOfWorkFactory()
+        uows = unit_of_work_factory()
     app = FastAPI(
         title="Clearing engine API",
         version=__version__,

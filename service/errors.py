@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from clearing.errors import ClearingError, Conflict, Forbidden, InvalidInput, NotFound
+from clearing.domain.errors import ClearingError, Conflict, Forbidden, InvalidInput, NotFound
 
 log = logging.getLogger("clearing.service")
 

@@ -1,18 +1,22 @@
-"""Idempotent POSTs: the request fingerprint and the call into the use-case layer."""
+"""Idempotent POSTs: the request's fingerprint, and one typed call into the use-case layer that
+runs a use case once per ``Idempotency-Key`` and answers with its JSON."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from clearing import services
-from clearing.access import Principal
-from clearing.canonical import canonical_json, sha256_hex
-from clearing.ports import UnitOfWork, UnitOfWorkFactory
+from clearing.domain.access import Principal
+from clearing.domain.canonical import canonical_json, sha256_hex
+from clearing.use_cases.idempotency import answer_once
+from clearing.use_cases.ports import UnitOfWork, UnitOfWorkFactory
+
+Result = TypeVar("Result")
 
 
 def request_hash(request: Request, body: BaseModel | None) -> str:
@@ -25,13 +29,25 @@ def request_hash(request: Request, body: BaseModel | None) -> str:
     return sha256_hex(canonical_json(document))
 
 
-def respond_once(
-    request: Request,
-    uows: UnitOfWorkFactory,
-    principal: Principal,
-    key: str | None,
-    body: BaseModel | None,
-    run: Callable[[UnitOfWork], tuple[int, Any]],
-) -> JSONResponse:
-    status, payload = services.answer_once(uows, principal, key, request_hash(request, body), run)
-    return JSONResponse(payload, status_code=status)
+@dataclass(frozen=True, slots=True)
+class IdempotentPost:
+    """A POST by ``principal``, with the ``Idempotency-Key`` it sent (if any)."""
+
+    request: Request
+    uows: UnitOfWorkFactory
+    principal: Principal
+    key: str | None
+
+    def respond(
+        self,
+        body: BaseModel | None,
+        run: Callable[[UnitOfWork], Result],
+        serialize: Callable[[Result], Any],
+        status_code: int = 200,
+    ) -> JSONResponse:
+        """Run the use case ``run`` once per key and answer ``serialize(result)``: a repeat
+        gets the first answer, with the same (success) status."""
+        answer = answer_once(
+            self.uows, self.principal, self.key, request_hash(self.request, body), run, serialize
+        )
+        return JSONResponse(answer, status_code=status_code)

@@ -16,11 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from clearing import cycle_services, services
-from clearing.access import Principal, Role
-from clearing.errors import ClearingError
-from clearing.money import format_amount
-from clearing.ports import UnitOfWorkFactory
+from clearing.domain.access import Principal, Role
+from clearing.domain.errors import ClearingError
+from clearing.domain.money import format_amount
+from clearing.domain.netting import CorridorTotal
+from clearing.use_cases import audit, cycles, keys, settlement
+from clearing.use_cases.ports import UnitOfWorkFactory
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "clearing_key"
@@ -43,7 +44,7 @@ def _uows(request: Request) -> UnitOfWorkFactory:
 def _principal(request: Request, key: str | None) -> Principal | None:
     if not key:
         return None
-    return services.authenticate(_uows(request)(), key)
+    return keys.authenticate(_uows(request)(), key)
 
 
 def _page(
@@ -102,7 +103,7 @@ def cycle_list(request: Request, key: KeyCookie = None) -> Response:
     if principal is None:
         return _to_login()
     try:
-        found = cycle_services.list_cycles(_uows(request)(), principal, None, 100)
+        found = cycles.list_cycles(_uows(request)(), principal, None, 100)
     except ClearingError as error:
         return _page(request, "error.html", principal, 403, error=error.message)
     return _page(request, "cycles.html", principal, cycles=found, format_amount=format_amount)
@@ -121,25 +122,12 @@ def cycle_page(
         return _to_login()
     uows = _uows(request)
     try:
-        cycle = cycle_services.get_cycle(uows(), principal, cycle_id)
-        views = cycle_services.cycle_positions(uows(), principal, cycle_id)
+        cycle = cycles.get_cycle(uows(), principal, cycle_id)
+        views = settlement.cycle_positions(uows(), principal, cycle_id)
     except ClearingError as failure:
         return _page(request, "error.html", principal, 404, error=failure.message)
     base = cycle.rates.base if cycle.rates else ""
-    corridors = []
-    if cycle.summary is not None and base:
-        corridors = [
-            {
-                "source": a,
-                "target": b,
-                "submitted": s,
-                "settled": t,
-                "submitted_text": format_amount(s, base),
-                "settled_text": format_amount(t, base),
-                "carried_text": format_amount(s - t, base),
-            }
-            for a, b, s, t in cycle.summary.corridors
-        ]
+    corridors = list(cycle.summary.corridors) if cycle.summary is not None and base else []
     can_act = (
         principal.role is Role.OPERATOR
         and principal.entity in cycle.missing_approvals
@@ -152,7 +140,7 @@ def cycle_page(
         cycle=cycle,
         base=base,
         corridors=corridors,
-        chart=_imbalance_chart(corridors),
+        chart=_imbalance_chart(corridors, base),
         views=views,
         format_amount=format_amount,
         can_approve=can_act,
@@ -171,7 +159,7 @@ def approve(
     if principal is None:
         return _to_login()
     try:
-        cycle_services.approve_cycle(_uows(request)(), principal, cycle_id, digest)
+        cycles.approve_cycle(_uows(request)(), principal, cycle_id, digest)
     except ClearingError as error:
         return _back(cycle_id, error=error.message)
     return _back(cycle_id, message=f"Approved for {principal.entity}.")
@@ -185,7 +173,7 @@ def reject(
     if principal is None:
         return _to_login()
     try:
-        cycle_services.reject_cycle(_uows(request)(), principal, cycle_id, reason)
+        cycles.reject_cycle(_uows(request)(), principal, cycle_id, reason)
     except ClearingError as error:
         return _back(cycle_id, error=error.message)
     return _back(cycle_id, message="Proposal rejected; its obligations are back in the pool.")
@@ -203,9 +191,9 @@ def ledger_page(request: Request, key: KeyCookie = None) -> Response:
         return _to_login()
     uows = _uows(request)
     try:
-        report = cycle_services.verify(uows(), principal)
-        balances = cycle_services.ledger_balances(uows(), principal)
-        entries = cycle_services.ledger_entries(uows(), principal, 0, 50)
+        report = audit.verify(uows(), principal)
+        balances = audit.ledger_balances(uows(), principal)
+        entries = audit.ledger_entries(uows(), principal, 0, 50)
     except ClearingError as error:
         return _page(request, "error.html", principal, 403, error=error.message)
     return _page(
@@ -219,20 +207,19 @@ def ledger_page(request: Request, key: KeyCookie = None) -> Response:
     )
 
 
-def _imbalance_chart(corridors: list[dict[str, Any]]) -> dict[str, Any]:
+def _imbalance_chart(corridors: list[CorridorTotal], base: str) -> dict[str, Any]:
     """Bar geometry for the SVG chart: submitted vs settled per corridor, to one scale."""
     width = 560
-    largest = max((c["submitted"] for c in corridors), default=0) or 1
-    bars = []
-    for index, corridor in enumerate(corridors):
-        bars.append(
-            {
-                "label": f"{corridor['source']} → {corridor['target']}",
-                "y": 20 + index * 46,
-                "submitted": width * corridor["submitted"] // largest,
-                "settled": width * corridor["settled"] // largest,
-                "submitted_text": corridor["submitted_text"],
-                "settled_text": corridor["settled_text"],
-            }
-        )
+    largest = max((c.submitted for c in corridors), default=0) or 1
+    bars = [
+        {
+            "label": f"{corridor.source} → {corridor.target}",
+            "y": 20 + index * 46,
+            "submitted": width * corridor.submitted // largest,
+            "settled": width * corridor.settled // largest,
+            "submitted_text": format_amount(corridor.submitted, base),
+            "settled_text": format_amount(corridor.settled, base),
+        }
+        for index, corridor in enumerate(corridors)
+    ]
     return {"bars": bars, "height": 40 + 46 * len(bars), "width": width + 160}

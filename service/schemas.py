@@ -12,10 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
-from clearing.money import format_amount
-from clearing.obligations import Invoice
-from clearing.parties import Participant
-from clearing.services import MAX_BATCH, InvoiceDraft
+from clearing.domain.invoices import InvoiceDraft
+from clearing.use_cases.invoices import MAX_BATCH
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -99,6 +97,51 @@ class ReasonIn(Strict):
     reason: StrictStr = Field(min_length=1, max_length=2000, examples=["goods not delivered"])
 
 
+class OpenCycleIn(Strict):
+    policy: StrictStr = Field(default="fifo", examples=["fifo"])
+
+
+class RatesIn(Strict):
+    base: StrictStr = Field(examples=["CNY"])
+    jurisdictions: dict[str, StrictStr] = Field(examples=[{"CN": "CNY", "RU": "RUB"}])
+    rates: dict[str, StrictStr] = Field(examples=[{"CNY": "1", "RUB": "0.0781", "USD": "7.10"}])
+    source: StrictStr = Field(default="", examples=["PBoC central parity"])
+    as_of: StrictStr = Field(default="", examples=["2026-11-20T10:00:00Z"])
+
+
+class ApproveIn(Strict):
+    digest: StrictStr = Field(min_length=64, max_length=64)
+
+
+class PayInIn(Strict):
+    participant_id: StrictStr
+    currency: StrictStr = Field(examples=["RUB"])
+    amount: StrictStr = Field(examples=["150000.00"])
+    bank_reference: StrictStr = Field(min_length=1, max_length=140, examples=["SBER-2026-11-7781"])
+
+
+class DefaultIn(Strict):
+    participant_id: StrictStr
+    reason: StrictStr = Field(min_length=1, max_length=2000)
+
+
+class CycleOut(BaseModel):
+    id: str
+    number: int
+    status: str
+    policy: str
+    digest: str | None
+    base: str | None
+    rates: dict[str, Any] | None
+    corridors: list[dict[str, Any]]
+    jurisdictions: list[dict[str, Any]]
+    metrics: dict[str, Any] | None
+    approvals: list[dict[str, Any]]
+    required_approvals: list[str]
+    superseded_by: str | None
+    predecessor_id: str | None
+
+
 class DisputeOut(BaseModel):
     fields: dict[str, dict[str, str]]
     reason: str
@@ -150,50 +193,6 @@ class ErrorOut(BaseModel):
     code: str
     message: str
     field: str | None = None
-
-
-def participant_json(participant: Participant) -> dict[str, Any]:
-    return {
-        "id": participant.id,
-        "entity": participant.entity,
-        "name": participant.name,
-        "tax_id": participant.tax_id,
-        "bank_account": participant.bank_account,
-    }
-
-
-def invoice_json(invoice: Invoice) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": invoice.id,
-        "invoice_number": invoice.invoice_number,
-        "exporter_id": invoice.exporter_id,
-        "exporter_entity": invoice.exporter_entity,
-        "importer_id": invoice.importer_id,
-        "importer_entity": invoice.importer_entity,
-        "currency": invoice.currency,
-        "amount": format_amount(invoice.amount, invoice.currency),
-        "outstanding": format_amount(invoice.outstanding, invoice.currency),
-        "issue_date": invoice.issue_date.isoformat(),
-        "due_date": invoice.due_date.isoformat(),
-        "hs_code": invoice.hs_code,
-        "description": invoice.description,
-        "status": invoice.status.value,
-        "priority": invoice.priority,
-        "sequence": invoice.sequence,
-        "cycle_id": invoice.cycle_id,
-    }
-    # Always present (null when not relevant), as in every answer shaped by ``InvoiceOut``.
-    body["dispute"] = (
-        {"fields": invoice.dispute.fields, "reason": invoice.dispute.reason}
-        if invoice.dispute is not None
-        else None
-    )
-    body["rejection"] = (
-        {"rule": invoice.rejection.rule, "reason": invoice.rejection.reason}
-        if invoice.rejection is not None
-        else None
-    )
-    return body
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -33,7 +33,7 @@ def database_url() -> Iterator[str]:
     import psycopg
     from sqlalchemy.engine import make_url
 
-    from clearing.persistence.database import upgrade
+    from clearing.adapters.persistence.database import upgrade
 
     name = f"clearing_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
@@ -49,7 +49,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[object]:
-    from clearing.persistence.database import make_engine
+    from clearing.adapters.persistence.database import make_engine
 
     engine = make_engine(database_url)
     yield engine
@@ -61,9 +61,9 @@ def uows(engine: object) -> object:
     """A unit-of-work factory on a database emptied of everything but its migrations' data."""
     from sqlalchemy import Engine, text
 
-    from clearing.persistence.tables import Base
-    from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
-    from clearing.services import reset_rules
+    from clearing.adapters.persistence.tables import Base
+    from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+    from clearing.use_cases.compliance import reset_rules
 
     assert isinstance(engine, Engine)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)

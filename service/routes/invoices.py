@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from clearing import services
-from clearing.errors import ClearingError, InvalidInput
-from clearing.ports import UnitOfWork
-from service.auth import CurrentPrincipal, IdempotencyKey, Uow, Uows
+from clearing.domain.access import Principal
+from clearing.domain.errors import ClearingError, InvalidInput
+from clearing.domain.invoices import Invoice
+from clearing.use_cases import invoices
+from clearing.use_cases.ports import UnitOfWork
+from clearing.use_cases.validation import MAX_PAGE
+from service.dependencies import CurrentPrincipal, Post, Uow
 from service.errors import error_body, status_of, validation_error_body
-from service.idempotency import respond_once
 from service.schemas import (
     ERROR_RESPONSES,
     BatchOut,
@@ -23,40 +26,29 @@ from service.schemas import (
     InvoiceOut,
     Page,
     ReasonIn,
-    invoice_json,
 )
+from service.serializers import event_json, invoice_json
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"], responses=ERROR_RESPONSES)
 
 
 @router.post("", status_code=201, response_model=InvoiceOut)
-def submit_invoice(
-    body: InvoiceIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    uows: Uows,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+def submit_invoice(body: InvoiceIn, post: Post) -> JSONResponse:
     """Submit one invoice as its exporter. A compliance rejection is recorded and answered at
     once with status ``rejected`` and the rule and reason."""
-
-    def run(uow: UnitOfWork) -> tuple[int, Any]:
-        return 201, invoice_json(services.submit_invoice(uow, principal, body.to_draft()))
-
-    return respond_once(request, uows, principal, idempotency_key, body, run)
+    return post.respond(
+        body,
+        lambda uow: invoices.submit_invoice(uow, post.principal, body.to_draft()),
+        invoice_json,
+        201,
+    )
 
 
 @router.post("/batch", status_code=200, response_model=BatchOut)
-def submit_batch(
-    body: InvoiceBatchIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    uows: Uows,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+def submit_batch(body: InvoiceBatchIn, post: Post) -> JSONResponse:
     """Submit up to 1,000 invoices; each result carries the status that item alone would get."""
 
-    def run(uow: UnitOfWork) -> tuple[int, Any]:
+    def run(uow: UnitOfWork) -> dict[str, Any]:
         results: list[dict[str, Any]] = [{} for _ in body.invoices]
         drafts, places = [], []
         for place, item in enumerate(body.invoices):
@@ -65,15 +57,15 @@ def submit_batch(
                 places.append(place)
             except ValidationError as error:
                 results[place] = {"status": 422, "error": validation_error_body(error.errors())}
-        outcomes = services.submit_invoices(uow, principal, drafts)
+        outcomes = invoices.submit_invoices(uow, post.principal, drafts)
         for place, outcome in zip(places, outcomes, strict=True):
             if isinstance(outcome, ClearingError):
                 results[place] = {"status": status_of(outcome), "error": error_body(outcome)}
             else:
                 results[place] = {"status": 201, "invoice": invoice_json(outcome)}
-        return 200, {"results": results}
+        return {"results": results}
 
-    return respond_once(request, uows, principal, idempotency_key, body, run)
+    return post.respond(body, run, lambda answer: answer)
 
 
 @router.get("", response_model=Page)
@@ -83,12 +75,12 @@ def list_invoices(
     status: str | None = None,
     cycle: str | None = None,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=services.MAX_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Invoices the caller may see, oldest first; filter by ``status`` and ``cycle``."""
     if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise InvalidInput("is not a cursor from a previous page", field="cursor")
-    found = services.list_invoices(
+    found = invoices.list_invoices(
         uow,
         principal,
         status=status,
@@ -104,78 +96,59 @@ def list_invoices(
 
 @router.get("/{invoice_id}", response_model=InvoiceOut)
 def get_invoice(invoice_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
-    return invoice_json(services.get_invoice(uow, principal, invoice_id))
+    return invoice_json(invoices.get_invoice(uow, principal, invoice_id))
 
 
 @router.get("/{invoice_id}/history")
 def invoice_history(invoice_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     """The invoice's status history, oldest first."""
-    events = services.invoice_history(uow, principal, invoice_id)
-    return {
-        "items": [
-            {
-                "from": e.from_status,
-                "to": e.to_status,
-                "actor": e.actor,
-                "reason": e.reason,
-                "details": e.details,
-                "at": e.at,
-            }
-            for e in events
-        ],
-        "next_cursor": None,
-    }
+    events = invoices.invoice_history(uow, principal, invoice_id)
+    return {"items": [event_json(e) for e in events], "next_cursor": None}
 
 
 @router.post("/{invoice_id}/confirm", response_model=InvoiceOut)
-def confirm_invoice(
-    invoice_id: str,
-    body: ConfirmIn,
-    request: Request,
-    principal: CurrentPrincipal,
-    uows: Uows,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+def confirm_invoice(invoice_id: str, body: ConfirmIn, post: Post) -> JSONResponse:
     """The importer confirms, echoing currency and amount; a mismatch makes it ``disputed``."""
+    return post.respond(
+        body,
+        lambda uow: invoices.confirm_invoice(
+            uow, post.principal, invoice_id, body.currency, body.amount
+        ),
+        invoice_json,
+    )
 
-    def run(uow: UnitOfWork) -> tuple[int, Any]:
-        invoice = services.confirm_invoice(uow, principal, invoice_id, body.currency, body.amount)
-        return 200, invoice_json(invoice)
 
-    return respond_once(request, uows, principal, idempotency_key, body, run)
+#: The side exits, each taking a reason: ``use_case(uow, principal, invoice_id, reason)``.
+SideExit = Callable[[UnitOfWork, Principal, str, str], Invoice]
 
 
-def _transition(action: str):  # type: ignore[no-untyped-def]
-    use_case = {
-        "dispute": services.dispute_invoice,
-        "cancel": services.cancel_invoice,
-        "release": services.release_invoice,
-    }[action]
-
-    def endpoint(
-        invoice_id: str,
-        body: ReasonIn,
-        request: Request,
-        principal: CurrentPrincipal,
-        uows: Uows,
-        idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
-        def run(uow: UnitOfWork) -> tuple[int, Any]:
-            return 200, invoice_json(use_case(uow, principal, invoice_id, body.reason))
-
-        return respond_once(request, uows, principal, idempotency_key, body, run)
+def _side_exit(use_case: SideExit) -> Callable[[str, ReasonIn, Post], JSONResponse]:
+    def endpoint(invoice_id: str, body: ReasonIn, post: Post) -> JSONResponse:
+        return post.respond(
+            body,
+            lambda uow: use_case(uow, post.principal, invoice_id, body.reason),
+            invoice_json,
+        )
 
     return endpoint
 
 
-for _action, _summary in (
-    ("dispute", "The importer disputes the invoice, with a reason."),
-    ("cancel", "The exporter cancels the invoice before a cycle takes it."),
-    ("release", "An operator sends the invoice to conventional settlement outside the engine."),
+for _action, _use_case, _summary in (
+    ("dispute", invoices.dispute_invoice, "The importer disputes the invoice, with a reason."),
+    (
+        "cancel",
+        invoices.cancel_invoice,
+        "The exporter cancels the invoice before a cycle takes it.",
+    ),
+    (
+        "release",
+        invoices.release_invoice,
+        "An operator sends the invoice to conventional settlement outside the engine.",
+    ),
 ):
     router.add_api_route(
         f"/{{invoice_id}}/{_action}",
-        _transition(_action),
+        _side_exit(_use_case),
         methods=["POST"],
         response_model=InvoiceOut,
         summary=_summary,

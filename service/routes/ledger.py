@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from clearing import cycle_services
-from clearing.money import format_amount
-from service.auth import CurrentPrincipal, Uow
+from clearing.domain.ledger import json_line
+from clearing.use_cases import audit
+from service.dependencies import CurrentPrincipal, Uow
 from service.schemas import ERROR_RESPONSES
+from service.serializers import balance_json
 
 router = APIRouter(tags=["ledger"], responses=ERROR_RESPONSES)
 
@@ -25,26 +26,18 @@ def entries(
     """The journal as JSON lines, paged by sequence (``after`` the last ``seq`` you have).
 
     ``X-Next-After`` names the next page's ``after``, absent on the last page."""
-    found = cycle_services.ledger_entries(uow, principal, after, limit)
-    headers = {"X-Next-After": str(found[-1].seq)} if len(found) == limit else {}
-    body = "".join(entry.to_json_line() + "\n" for entry in found)
+    found = audit.ledger_entries(uow, principal, after, limit)
+    headers = {"X-Next-After": str(found[-1]["seq"])} if len(found) == limit else {}
+    body = "".join(json_line(document) + "\n" for document in found)
     return Response(body, media_type="application/x-ndjson", headers=headers)
 
 
 @router.get("/v1/ledger/balances")
 def balances(principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     """Balances derived from postings: every account of the caller's visible books."""
-    found = cycle_services.ledger_balances(uow, principal)
+    found = audit.ledger_balances(uow, principal)
     return {
-        "items": [
-            {
-                "entity": entity,
-                "account": account,
-                "currency": currency,
-                "balance": format_amount(balance, currency),
-            }
-            for (entity, account, currency), balance in found.items()
-        ],
+        "items": [balance_json(*key, balance) for key, balance in found.items()],
         "next_cursor": None,
     }
 
@@ -52,4 +45,4 @@ def balances(principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
 @router.get("/v1/audit/verify")
 def verify(principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     """Re-check the hash chain, the balances and every settled cycle's digest."""
-    return cycle_services.verify(uow, principal).to_json()
+    return audit.verify(uow, principal).to_json()

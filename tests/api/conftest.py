@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from service.app import create_app
 from tests.api.support import World, build_world
 

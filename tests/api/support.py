@@ -15,9 +15,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from clearing import services
-from clearing.persistence.tables import InvoiceRow
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.adapters.persistence.tables import InvoiceRow
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.use_cases import keys as keys_use_cases
+from clearing.use_cases import participants
 
 ENTITIES = {"CN": "CNY", "RU": "RUB", "KZ": "KZT"}
 TRADERS_PER_ENTITY = 2
@@ -182,13 +183,17 @@ def build_world(client: TestClient, uows: SqlUnitOfWorkFactory) -> World:
 
     Keys other than the admin's are made when a test first uses them."""
     for code, currency in ENTITIES.items():
-        services.add_entity(uows(), code, currency, f"{code} clearing entity")
-    admin, _ = services.create_key(uows(), "admin", label="bootstrap")
+        participants.add_entity(uows(), code, currency, f"{code} clearing entity")
+    admin, _ = keys_use_cases.create_key(uows(), "admin", label="bootstrap")
     operators = Keys(
-        lambda code: services.create_key(uows(), "operator", entity=code, label=f"{code} desk")[0]
+        lambda code: keys_use_cases.create_key(
+            uows(), "operator", entity=code, label=f"{code} desk"
+        )[0]
     )
-    trader_keys = Keys(lambda pid: services.create_key(uows(), "trader", participant_id=pid)[0])
-    others = Keys(lambda role: services.create_key(uows(), role, label=role)[0])
+    trader_keys = Keys(
+        lambda pid: keys_use_cases.create_key(uows(), "trader", participant_id=pid)[0]
+    )
+    others = Keys(lambda role: keys_use_cases.create_key(uows(), role, label=role)[0])
     traders: dict[str, list[Trader]] = {}
     for code in ENTITIES:
         traders[code] = []

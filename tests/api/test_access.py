@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from clearing.persistence.tables import ApiKeyRow
+from clearing.adapters.persistence.tables import ApiKeyRow
 from tests.api.support import World, assert_error, bearer
 
 ID = "inv_00000000000000000000000000000000"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from clearing.cli import app as cli
+from clearing.entrypoints.cli import app as cli
 from tests.api.support import World
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from clearing.persistence.tables import InvoiceRow
+from clearing.adapters.persistence.tables import InvoiceRow
 from tests.api.support import World, assert_error, bearer
 
 

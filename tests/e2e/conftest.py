@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from service.app import create_app
 from tests.e2e.world import CURRENCIES, World, build_world
 

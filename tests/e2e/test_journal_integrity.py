@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
-from clearing.cli import app as cli
+from clearing.entrypoints.cli import app as cli
 from tests.e2e.conftest import MakeWorld
 from tests.e2e.world import Json, World, assert_ledger_closed
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from clearing.cli import app as cli
+from clearing.entrypoints.cli import app as cli
 from tests.e2e.world import (
     ZERO,
     Json,

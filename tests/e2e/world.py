@@ -20,8 +20,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from clearing import services
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.use_cases import keys, participants
 
 CURRENCIES = {"CN": "CNY", "RU": "RUB", "KZ": "KZT"}
 #: Value of one major unit in CNY (the pilot's base).
@@ -308,11 +308,11 @@ def build_world(
 ) -> World:
     """Entities and keys by the operating use cases; participants through the API (as admin)."""
     for code, currency in entities.items():
-        services.add_entity(uows(), code, currency, f"{code} clearing entity")
-    admin, _ = services.create_key(uows(), "admin", label="bootstrap")
-    auditor, _ = services.create_key(uows(), "auditor", label="external auditor")
+        participants.add_entity(uows(), code, currency, f"{code} clearing entity")
+    admin, _ = keys.create_key(uows(), "admin", label="bootstrap")
+    auditor, _ = keys.create_key(uows(), "auditor", label="external auditor")
     operators = {
-        code: services.create_key(uows(), "operator", entity=code, label=f"{code} desk")[0]
+        code: keys.create_key(uows(), "operator", entity=code, label=f"{code} desk")[0]
         for code in entities
     }
     traders: dict[str, list[Trader]] = {}
@@ -328,7 +328,7 @@ def build_world(
             )
             assert response.status_code == 201, response.text
             participant_id = response.json()["id"]
-            key, _ = services.create_key(uows(), "trader", participant_id=participant_id)
+            key, _ = keys.create_key(uows(), "trader", participant_id=participant_id)
             traders[code].append(Trader(participant_id, code, name, account, key))
     return World(client, uows, engine, dict(entities), admin, auditor, operators, traders)
 
@@ -338,7 +338,7 @@ def build_world(
 
 def journal_entries_expected(positions: list[Json]) -> int:
     """Per entity with legs: one discharge, one pay-in entry if anyone pays in, one pay-out
-    entry if anyone is paid out (DESIGN §5; :func:`clearing.ledger.cycle_entries`)."""
+    entry if anyone is paid out (DESIGN §5; :func:`clearing.domain.ledger.cycle_entries`)."""
     count = 0
     by_entity: dict[str, list[Decimal]] = defaultdict(list)
     for p in positions:

@@ -7,12 +7,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 from typer.testing import CliRunner
 
-from clearing import services
-from clearing.access import Principal, Role
-from clearing.cli import app as cli
-from clearing.persistence.database import make_engine
-from clearing.persistence.tables import Base
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.adapters.persistence.database import make_engine
+from clearing.adapters.persistence.tables import Base
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.domain.access import Principal, Role
+from clearing.entrypoints.cli import app as cli
+from clearing.use_cases import keys, participants
 from service.app import create_app
 
 
@@ -78,7 +78,7 @@ BAD_ENTITY_COMMANDS = [
 def test_entities_add_refuses_bad_or_duplicate_entities_and_changes_nothing(
     runner: CliRunner, uows: SqlUnitOfWorkFactory, subtests: pytest.Subtests
 ) -> None:
-    services.add_entity(uows(), "RU", "RUB", "Russia")
+    participants.add_entity(uows(), "RU", "RUB", "Russia")
     for args in BAD_ENTITY_COMMANDS:
         with subtests.test(args=args):
             result = runner.invoke(cli, args)
@@ -102,13 +102,13 @@ def created_key(runner: CliRunner, *args: str) -> str:
 def test_keys_create_prints_the_key_alone_and_the_key_authenticates(
     runner: CliRunner, uows: SqlUnitOfWorkFactory
 ) -> None:
-    services.add_entity(uows(), "CN", "CNY")
+    participants.add_entity(uows(), "CN", "CNY")
 
     key = created_key(runner, "--role", "admin", "--label", "bootstrap")
 
     assert key.startswith("ck_")
     assert len(key) >= 40
-    principal = services.authenticate(uows(), key)
+    principal = keys.authenticate(uows(), key)
     assert principal is not None
     assert principal.role is Role.ADMIN
     with TestClient(create_app(uows)) as client:
@@ -123,10 +123,10 @@ def test_keys_create_prints_the_key_alone_and_the_key_authenticates(
 def test_keys_create_binds_operators_and_traders(
     runner: CliRunner, uows: SqlUnitOfWorkFactory
 ) -> None:
-    services.add_entity(uows(), "CN", "CNY")
-    services.add_entity(uows(), "RU", "RUB")
-    admin, _ = services.create_key(uows(), "admin")
-    participant = services.register_participant(
+    participants.add_entity(uows(), "CN", "CNY")
+    participants.add_entity(uows(), "RU", "RUB")
+    admin, _ = keys.create_key(uows(), "admin")
+    participant = participants.register_participant(
         uows(), Principal("p", Role.ADMIN), name="Amur Timber", entity="RU"
     )
 
@@ -134,21 +134,21 @@ def test_keys_create_binds_operators_and_traders(
     trader = created_key(runner, "--role", "trader", "--participant", participant.id)
     auditor = created_key(runner, "--role", "auditor")
 
-    as_operator = services.authenticate(uows(), operator)
+    as_operator = keys.authenticate(uows(), operator)
     assert as_operator is not None
     assert (as_operator.role, as_operator.entity, as_operator.participant_id) == (
         Role.OPERATOR,
         "CN",
         None,
     )
-    as_trader = services.authenticate(uows(), trader)
+    as_trader = keys.authenticate(uows(), trader)
     assert as_trader is not None
     assert (as_trader.role, as_trader.entity, as_trader.participant_id) == (
         Role.TRADER,
         "RU",
         participant.id,
     )
-    as_auditor = services.authenticate(uows(), auditor)
+    as_auditor = keys.authenticate(uows(), auditor)
     assert as_auditor is not None
     assert as_auditor.role is Role.AUDITOR
     assert len({admin, operator, trader, auditor}) == 4
@@ -168,7 +168,7 @@ BAD_KEY_COMMANDS = [
 def test_keys_create_refuses_a_bad_binding_and_prints_no_key(
     runner: CliRunner, uows: SqlUnitOfWorkFactory, subtests: pytest.Subtests
 ) -> None:
-    services.add_entity(uows(), "CN", "CNY")
+    participants.add_entity(uows(), "CN", "CNY")
     for args in BAD_KEY_COMMANDS:
         with subtests.test(args=args):
             result = runner.invoke(cli, ["keys", "create", *args])
@@ -189,4 +189,4 @@ def test_a_key_is_stored_only_as_a_hash(runner: CliRunner, uows: SqlUnitOfWorkFa
         ]
     assert stored
     assert not any(key in str(value) for row in stored for value in row)
-    assert any(services.hash_key(key) in row for row in stored)
+    assert any(keys.hash_key(key) in row for row in stored)

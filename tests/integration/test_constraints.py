@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from clearing import services
-from clearing.persistence.tables import (
+from clearing.adapters.persistence.tables import (
     ApiKeyRow,
     ComplianceRuleRow,
     EntityRow,
@@ -18,7 +17,8 @@ from clearing.persistence.tables import (
     InvoiceRow,
     ParticipantRow,
 )
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.use_cases import participants
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -26,8 +26,8 @@ NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def parties(uows: SqlUnitOfWorkFactory, engine: Engine) -> tuple[str, str]:
     """Two participants, one in CN and one in RU, written straight into the tables."""
-    services.add_entity(uows(), "CN", "CNY")
-    services.add_entity(uows(), "RU", "RUB")
+    participants.add_entity(uows(), "CN", "CNY")
+    participants.add_entity(uows(), "RU", "RUB")
     with engine.begin() as connection:
         connection.execute(
             insert(ParticipantRow),

@@ -16,7 +16,7 @@ are checked against the database itself:
   no more than the pay-ins recorded; participants' accounts and mirror accounts net to zero;
   every participant's pay-ins less refunds equal what settled cycles posted as its pay-ins plus
   what the active cycle holds for it (no money created, lost or paid out before it arrived);
-* :func:`clearing.cycle_services.verify` reports ok.
+* :func:`clearing.use_cases.cycles.verify` reports ok.
 
 The database is the session's throwaway one (``engine`` fixture), emptied for every example.
 """
@@ -44,16 +44,18 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine, text
 
-from clearing import cycle_services, services
-from clearing.access import Principal
-from clearing.cycles import ACTIVE_STATES, Cycle, CycleStatus
-from clearing.errors import ClearingError, Conflict, Forbidden, InvalidInput, NotFound
-from clearing.ledger import GENESIS_HASH
-from clearing.money import format_amount
-from clearing.obligations import OPEN_STATES, Invoice, Status
-from clearing.persistence.tables import Base
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
-from clearing.rates import RateSet
+from clearing.adapters.persistence.tables import Base
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.domain.access import Principal
+from clearing.domain.cycles import ACTIVE_STATES, Cycle, CycleStatus
+from clearing.domain.errors import ClearingError, Conflict, Forbidden, InvalidInput, NotFound
+from clearing.domain.invoices import OPEN_STATES, Invoice, InvoiceDraft, Status
+from clearing.domain.ledger import GENESIS_HASH
+from clearing.domain.money import format_amount
+from clearing.domain.rates import RateSet
+from clearing.use_cases import audit, compliance, invoices, keys, settlement
+from clearing.use_cases import cycles as cycles_use_cases
+from clearing.use_cases import participants as participants_use_cases
 
 pytestmark = pytest.mark.postgres
 
@@ -154,7 +156,7 @@ class CycleMachine(RuleBasedStateMachine):
         empty_database(self.db)
         self.uows = SqlUnitOfWorkFactory(self.db)
         self.reader = self.db.connect()
-        services.reset_rules(self.uows())
+        compliance.reset_rules(self.uows())
         self.invoices: list[str] = []
         self.traders: dict[str, Principal] = {}
         self.participants: dict[str, list[str]] = {}
@@ -178,26 +180,24 @@ class CycleMachine(RuleBasedStateMachine):
         alternately owed by CN and RU importers, taking each trader in turn, so that cycles
         have something to match and several payers in each entity."""
         for code, currency in ENTITIES.items():
-            services.add_entity(self.uows(), code, currency)
-            _key, operator = services.create_key(self.uows(), "operator", entity=code)
+            participants_use_cases.add_entity(self.uows(), code, currency)
+            _key, operator = keys.create_key(self.uows(), "operator", entity=code)
             self.operators[code] = operator
             self.participants[code] = []
             for index in range(TRADERS_PER_ENTITY):
-                participant = services.register_participant(
+                participant = participants_use_cases.register_participant(
                     self.uows(), operator, name=f"{code} trader {index}"
                 )
-                _key, trader = services.create_key(
-                    self.uows(), "trader", participant_id=participant.id
-                )
+                _key, trader = keys.create_key(self.uows(), "trader", participant_id=participant.id)
                 self.traders[participant.id] = trader
                 self.participants[code].append(participant.id)
-        _key, self.auditor = services.create_key(self.uows(), "auditor")
+        _key, self.auditor = keys.create_key(self.uows(), "auditor")
         for number, (exporter_index, currency, amount) in enumerate(seed):
             home, abroad = ("CN", "RU") if number % 2 == 0 else ("RU", "CN")
             importer = self.participants[home][number // 2 % TRADERS_PER_ENTITY]
             exporter = self.participants[abroad][exporter_index]
             invoice = self.submit_as(exporter, importer, currency, amount, "8471", number)
-            confirmed = services.confirm_invoice(
+            confirmed = invoices.confirm_invoice(
                 self.uows(),
                 self.traders[importer],
                 invoice.id,
@@ -222,7 +222,7 @@ class CycleMachine(RuleBasedStateMachine):
         self, exporter: str, importer: str, currency: str, amount: int, hs_code: str, days: int
     ) -> Invoice:
         self.counter += 1
-        draft = services.InvoiceDraft(
+        draft = InvoiceDraft(
             invoice_number=f"INV-{self.counter}",
             importer_id=importer,
             currency=currency,
@@ -231,7 +231,7 @@ class CycleMachine(RuleBasedStateMachine):
             due_date=ISSUE_DATE + timedelta(days=days),
             hs_code=hs_code,
         )
-        invoice = services.submit_invoice(self.uows(), self.traders[exporter], draft)
+        invoice = invoices.submit_invoice(self.uows(), self.traders[exporter], draft)
         self.invoices.append(invoice.id)
         assert invoice.amount == invoice.outstanding == amount
         assert invoice.exporter_id == exporter
@@ -254,14 +254,14 @@ class CycleMachine(RuleBasedStateMachine):
         self.reader.close()
 
     def invoice(self, invoice_id: str) -> Invoice:
-        return services.get_invoice(self.uows(), self.auditor, invoice_id)
+        return invoices.get_invoice(self.uows(), self.auditor, invoice_id)
 
     def current_cycle(self) -> Cycle | None:
         """The active cycle, else the most recent one, else None."""
         found = self.rows(
             "SELECT id FROM cycles ORDER BY (active_slot IS NULL), number DESC LIMIT 1"
         )
-        return cycle_services.get_cycle(self.uows(), self.auditor, found[0].id) if found else None
+        return cycles_use_cases.get_cycle(self.uows(), self.auditor, found[0].id) if found else None
 
     def active_status(self) -> CycleStatus | None:
         found = self.rows("SELECT status FROM cycles WHERE active_slot = 1")
@@ -275,7 +275,7 @@ class CycleMachine(RuleBasedStateMachine):
                 view.received - view.refunded,
                 view.position.jurisdiction,
             )
-            for view in cycle_services.cycle_positions(self.uows(), self.auditor, cycle_id)
+            for view in settlement.cycle_positions(self.uows(), self.auditor, cycle_id)
         }
 
     def snapshot_ids(self, cycle_id: str) -> set[str]:
@@ -321,7 +321,7 @@ class CycleMachine(RuleBasedStateMachine):
         importer = data.draw(st.sampled_from(self.everyone), label="importer")
         if self.entity_of(exporter) == self.entity_of(importer):
             self.counter += 1
-            draft = services.InvoiceDraft(
+            draft = InvoiceDraft(
                 f"INV-{self.counter}",
                 importer,
                 currency,
@@ -332,12 +332,12 @@ class CycleMachine(RuleBasedStateMachine):
             )
             expect(
                 InvalidInput,
-                lambda: services.submit_invoice(self.uows(), self.traders[exporter], draft),
+                lambda: invoices.submit_invoice(self.uows(), self.traders[exporter], draft),
             )
             return
         invoice = self.submit_as(exporter, importer, currency, amount, hs_code, days)
         if then_confirm and invoice.status is Status.AWAITING_CONFIRMATION:
-            confirmed = services.confirm_invoice(
+            confirmed = invoices.confirm_invoice(
                 self.uows(),
                 self.traders[importer],
                 invoice.id,
@@ -361,7 +361,7 @@ class CycleMachine(RuleBasedStateMachine):
         allowed = before.status in {Status.AWAITING_CONFIRMATION, Status.DISPUTED}
         after = expect(
             None if allowed else Conflict,
-            lambda: services.confirm_invoice(self.uows(), importer, before.id, currency, echoed),
+            lambda: invoices.confirm_invoice(self.uows(), importer, before.id, currency, echoed),
         )
         if after is None:
             assert self.invoice(before.id) == before
@@ -383,7 +383,7 @@ class CycleMachine(RuleBasedStateMachine):
         allowed = before.status in {Status.AWAITING_CONFIRMATION, Status.ELIGIBLE}
         after = expect(
             None if allowed else Conflict,
-            lambda: services.dispute_invoice(
+            lambda: invoices.dispute_invoice(
                 self.uows(), self.traders[before.importer_id], before.id, "goods not as ordered"
             ),
         )
@@ -398,7 +398,7 @@ class CycleMachine(RuleBasedStateMachine):
         allowed = before.status in OPEN_STATES
         expect(
             None if allowed else Conflict,
-            lambda: services.cancel_invoice(
+            lambda: invoices.cancel_invoice(
                 self.uows(), self.traders[before.exporter_id], before.id, "order withdrawn"
             ),
         )
@@ -414,7 +414,7 @@ class CycleMachine(RuleBasedStateMachine):
         error = Forbidden if who == before.exporter_id else NotFound
         expect(
             error,
-            lambda: services.confirm_invoice(
+            lambda: invoices.confirm_invoice(
                 self.uows(),
                 self.traders[who],
                 before.id,
@@ -430,7 +430,7 @@ class CycleMachine(RuleBasedStateMachine):
         active = self.active_status()
         opened = expect(
             None if active is None else Conflict,
-            lambda: cycle_services.open_cycle(self.uows(), self.operators[entity], policy),
+            lambda: cycles_use_cases.open_cycle(self.uows(), self.operators[entity], policy),
         )
         if opened is not None:
             record("cycle opened")
@@ -448,11 +448,11 @@ class CycleMachine(RuleBasedStateMachine):
             error = None if cycle.status is CycleStatus.OPEN else Conflict
         changed = expect(
             error,
-            lambda: cycle_services.set_rates(
+            lambda: cycles_use_cases.set_rates(
                 self.uows(), self.operators[entity], cycle.id, RATE_DOCUMENTS[which]
             ),
         )
-        stored = cycle_services.get_cycle(self.uows(), self.auditor, cycle.id)
+        stored = cycles_use_cases.get_cycle(self.uows(), self.auditor, cycle.id)
         if changed is None:
             assert stored.rates == cycle.rates
             assert stored.status is cycle.status
@@ -475,10 +475,11 @@ class CycleMachine(RuleBasedStateMachine):
         refused = cycle.status is not CycleStatus.OPEN or cycle.rates is None or bool(unpriced)
         error = Conflict if refused else None
         closed = expect(
-            error, lambda: cycle_services.close_cycle(self.uows(), self.operators[entity], cycle.id)
+            error,
+            lambda: cycles_use_cases.close_cycle(self.uows(), self.operators[entity], cycle.id),
         )
         if closed is None:
-            assert cycle_services.get_cycle(self.uows(), self.auditor, cycle.id) == cycle
+            assert cycles_use_cases.get_cycle(self.uows(), self.auditor, cycle.id) == cycle
             return
         record("cycle closed")
         assert self.snapshot_ids(cycle.id) == set(eligible)
@@ -510,11 +511,11 @@ class CycleMachine(RuleBasedStateMachine):
         )
         approved = expect(
             None if allowed else Conflict,
-            lambda: cycle_services.approve_cycle(
+            lambda: cycles_use_cases.approve_cycle(
                 self.uows(), self.operators[entity], cycle.id, digest
             ),
         )
-        stored = cycle_services.get_cycle(self.uows(), self.auditor, cycle.id)
+        stored = cycles_use_cases.get_cycle(self.uows(), self.auditor, cycle.id)
         if approved is None:
             assert stored == cycle
             return
@@ -544,7 +545,7 @@ class CycleMachine(RuleBasedStateMachine):
         }
         rejected = expect(
             None if allowed else Conflict,
-            lambda: cycle_services.reject_cycle(
+            lambda: cycles_use_cases.reject_cycle(
                 self.uows(), self.operators[entity], cycle.id, "rates look wrong"
             ),
         )
@@ -585,7 +586,7 @@ class CycleMachine(RuleBasedStateMachine):
         assert cycle is not None
         _due, held, entity = self.holdings(cycle.id)[payer]
         self.counter += 1
-        changed = cycle_services.record_pay_in(
+        changed = settlement.record_pay_in(
             self.uows(),
             self.operators[entity],
             cycle.id,
@@ -632,7 +633,7 @@ class CycleMachine(RuleBasedStateMachine):
         self.counter += 1
         expect(
             error,
-            lambda: cycle_services.record_pay_in(
+            lambda: settlement.record_pay_in(
                 self.uows(),
                 self.operators[recorder],
                 cycle.id,
@@ -682,11 +683,11 @@ class CycleMachine(RuleBasedStateMachine):
                 c=cycle.id,
             )
         }
-        successor = cycle_services.declare_default(
+        successor = settlement.declare_default(
             self.uows(), self.operators[entity], cycle.id, defaulter, "no funds arrived"
         )
         record("default declared")
-        old = cycle_services.get_cycle(self.uows(), self.auditor, cycle.id)
+        old = cycles_use_cases.get_cycle(self.uows(), self.auditor, cycle.id)
         assert old.status is CycleStatus.SUPERSEDED
         assert old.superseded_by == successor.id
         assert successor.predecessor_id == cycle.id
@@ -703,7 +704,7 @@ class CycleMachine(RuleBasedStateMachine):
         # The defaulter gets back all it paid; every other payer keeps no more than its new due.
         refunded = sum(
             r.amount
-            for r in cycle_services.cycle_refunds(self.uows(), self.auditor, cycle.id)
+            for r in settlement.cycle_refunds(self.uows(), self.auditor, cycle.id)
             if r.participant_id == defaulter
         )
         assert refunded == holdings[defaulter][1]
@@ -768,7 +769,7 @@ class CycleMachine(RuleBasedStateMachine):
             exporter = data.draw(st.sampled_from(exporters), label="exporter")
             amount = data.draw(st.integers(1_000, MAX_AMOUNT), label="amount")
             invoice = self.submit_as(exporter, importer, "CNY", amount, "8471", 30)
-            services.confirm_invoice(
+            invoices.confirm_invoice(
                 self.uows(), self.traders[importer], invoice.id, "CNY", format_amount(amount, "CNY")
             )
         elif idle or cycle is None:
@@ -818,7 +819,7 @@ class CycleMachine(RuleBasedStateMachine):
             self.try_bad_pay_in(data, move)
         elif move == "open_as_trader":
             trader = self.traders[data.draw(st.sampled_from(self.everyone), label="trader")]
-            expect(Forbidden, lambda: cycle_services.open_cycle(self.uows(), trader, "fifo"))
+            expect(Forbidden, lambda: cycles_use_cases.open_cycle(self.uows(), trader, "fifo"))
         elif self.invoices:
             self.try_confirm_by_someone_else(data)
 
@@ -887,7 +888,7 @@ class CycleMachine(RuleBasedStateMachine):
             if c.status == CycleStatus.SUPERSEDED.value:
                 assert by_id[c.superseded_by].predecessor_id == c.id
             if c.status == CycleStatus.SETTLED.value:
-                stored = cycle_services.get_cycle(self.uows(), self.auditor, c.id)
+                stored = cycles_use_cases.get_cycle(self.uows(), self.auditor, c.id)
                 assert not stored.missing_approvals, f"{c.id} settled without every approval"
                 assert all(a.digest == stored.digest for a in stored.approvals)
 
@@ -985,7 +986,7 @@ class CycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_audit_verifies(self) -> None:
-        report = cycle_services.verify(self.uows(), self.auditor)
+        report = audit.verify(self.uows(), self.auditor)
         assert report.ok, [p.to_json() for p in report.problems]
 
     def assert_invariants(self) -> None:

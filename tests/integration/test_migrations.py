@@ -9,8 +9,13 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select
 
-from clearing.persistence.database import alembic_config, current_revision, make_engine, upgrade
-from clearing.persistence.tables import Base, ComplianceRuleRow
+from clearing.adapters.persistence.database import (
+    alembic_config,
+    current_revision,
+    make_engine,
+    upgrade,
+)
+from clearing.adapters.persistence.tables import Base, ComplianceRuleRow
 
 
 @contextmanager

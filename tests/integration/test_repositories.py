@@ -10,14 +10,21 @@ from datetime import date
 import pytest
 from sqlalchemy import update
 
-from clearing.access import Principal, Role
-from clearing.compliance import Rule, RuleKind
-from clearing.errors import Conflict
-from clearing.obligations import Dispute, Invoice, Rejection, Status
-from clearing.parties import Entity, Participant
-from clearing.persistence.tables import ApiKeyRow
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
-from clearing.ports import InvoiceEvent, InvoiceFilter, StoredAnswer
+from clearing.adapters.persistence.tables import ApiKeyRow
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.domain.access import Principal, Role, Scope
+from clearing.domain.compliance import Rule, RuleKind
+from clearing.domain.errors import Conflict
+from clearing.domain.idempotency import StoredAnswer
+from clearing.domain.invoices import (
+    Dispute,
+    Invoice,
+    InvoiceEvent,
+    InvoiceFilter,
+    Rejection,
+    Status,
+)
+from clearing.domain.parties import Entity, Participant
 
 CN = Entity("CN", "CNY", "China clearing")
 RU = Entity("RU", "RUB", "Russia clearing")
@@ -264,9 +271,13 @@ def test_invoices_are_listed_by_visibility_filters_and_pages(
     )
     ids = [i.id for i in stored]
 
-    def listed(**criteria: object) -> list[str]:
+    def listed(
+        entity: str | None = None, participant_id: str | None = None, **criteria: object
+    ) -> list[str]:
+        unrestricted = entity is None and participant_id is None
+        scope = Scope(entity=entity, participant_id=participant_id, everything=unrestricted)
         with seeded() as uow:
-            found = uow.invoices.list(InvoiceFilter(**{"limit": 100, **criteria}))  # type: ignore[arg-type]
+            found = uow.invoices.list(InvoiceFilter(**{"limit": 100, "scope": scope, **criteria}))  # type: ignore[arg-type]
         return [i.id for i in found]
 
     assert listed() == ids
@@ -305,7 +316,7 @@ def test_rules_are_added_listed_and_removed(uows: SqlUnitOfWorkFactory) -> None:
 def test_an_idempotency_record_keeps_the_first_answer_per_principal_and_key(
     uows: SqlUnitOfWorkFactory,
 ) -> None:
-    answer = StoredAnswer("f" * 64, 201, {"id": "inv_1", "amount": "1.00", "items": [1, 2]})
+    answer = StoredAnswer("f" * 64, {"id": "inv_1", "amount": "1.00", "items": [1, 2]})
     with uows() as uow:
         uow.idempotency.lock("key_a", "k-1")
         assert uow.idempotency.get("key_a", "k-1") is None

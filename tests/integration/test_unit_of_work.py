@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from clearing.errors import Conflict
-from clearing.parties import Entity
-from clearing.persistence.tables import EntityRow
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.adapters.persistence.tables import EntityRow
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.domain.errors import Conflict
+from clearing.domain.parties import Entity
 
 CN = Entity("CN", "CNY", "China clearing")
 

@@ -7,11 +7,12 @@ from datetime import date
 
 import pytest
 
-from clearing import cycle_services, services
-from clearing.access import Principal, Role
-from clearing.cycles import Cycle
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
-from clearing.services import InvoiceDraft
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.domain.access import Principal, Role
+from clearing.domain.cycles import Cycle
+from clearing.domain.invoices import InvoiceDraft
+from clearing.use_cases import cycles, invoices, participants, settlement
+from clearing.use_cases import keys as keys_use_cases
 
 RATES = {
     "base": "CNY",
@@ -32,8 +33,8 @@ class Pilot:
 
 def make_pilot(uows: SqlUnitOfWorkFactory) -> Pilot:
     """CN and RU, two traders each, four confirmed invoices and a proposed cycle."""
-    services.add_entity(uows(), "CN", "CNY", "China clearing entity")
-    services.add_entity(uows(), "RU", "RUB", "Russia clearing entity")
+    participants.add_entity(uows(), "CN", "CNY", "China clearing entity")
+    participants.add_entity(uows(), "RU", "RUB", "Russia clearing entity")
     keys: dict[str, str] = {}
     principals: dict[str, Principal] = {}
     for name, role, entity in (
@@ -42,16 +43,16 @@ def make_pilot(uows: SqlUnitOfWorkFactory) -> Pilot:
         ("op-CN", Role.OPERATOR, "CN"),
         ("op-RU", Role.OPERATOR, "RU"),
     ):
-        keys[name], principals[name] = services.create_key(uows(), role, entity=entity)
+        keys[name], principals[name] = keys_use_cases.create_key(uows(), role, entity=entity)
     for name, entity in (("cn1", "CN"), ("cn2", "CN"), ("ru1", "RU"), ("ru2", "RU")):
-        participant = services.register_participant(
+        participant = participants.register_participant(
             uows(),
             principals["admin"],
             name=f"Trader {name}",
             entity=entity,
             bank_account=f"{entity}0000000000{name[-1]}",
         )
-        keys[name], principals[name] = services.create_key(
+        keys[name], principals[name] = keys_use_cases.create_key(
             uows(), Role.TRADER, participant_id=participant.id
         )
     deals = [
@@ -61,7 +62,7 @@ def make_pilot(uows: SqlUnitOfWorkFactory) -> Pilot:
         ("cn2", "ru1", "USD", "2000.00"),
     ]
     for number, (exporter, importer, currency, amount) in enumerate(deals, start=1):
-        invoice = services.submit_invoice(
+        invoice = invoices.submit_invoice(
             uows(),
             principals[exporter],
             InvoiceDraft(
@@ -75,28 +76,28 @@ def make_pilot(uows: SqlUnitOfWorkFactory) -> Pilot:
                 description="soybeans",
             ),
         )
-        services.confirm_invoice(uows(), principals[importer], invoice.id, currency, amount)
-    cycle = cycle_services.open_cycle(uows(), principals["op-CN"], "fifo")
-    cycle_services.set_rates(uows(), principals["op-CN"], cycle.id, dict(RATES))
-    cycle = cycle_services.close_cycle(uows(), principals["op-CN"], cycle.id)
+        invoices.confirm_invoice(uows(), principals[importer], invoice.id, currency, amount)
+    cycle = cycles.open_cycle(uows(), principals["op-CN"], "fifo")
+    cycles.set_rates(uows(), principals["op-CN"], cycle.id, dict(RATES))
+    cycle = cycles.close_cycle(uows(), principals["op-CN"], cycle.id)
     return Pilot(uows, keys, principals, cycle)
 
 
 def settle(pilot: Pilot) -> Cycle:
     """Approve for both entities and record every due pay-in."""
-    from clearing.money import format_amount
+    from clearing.domain.money import format_amount
 
     cycle = pilot.cycle
     for entity in cycle.required_approvals:
         assert cycle.digest is not None
-        cycle = cycle_services.approve_cycle(
+        cycle = cycles.approve_cycle(
             pilot.uows(), pilot.principals[f"op-{entity}"], cycle.id, cycle.digest
         )
-    views = cycle_services.cycle_positions(pilot.uows(), pilot.principals["auditor"], cycle.id)
+    views = settlement.cycle_positions(pilot.uows(), pilot.principals["auditor"], cycle.id)
     for view in views:
         if view.due:
             p = view.position
-            cycle = cycle_services.record_pay_in(
+            cycle = settlement.record_pay_in(
                 pilot.uows(),
                 pilot.principals[f"op-{p.jurisdiction}"],
                 cycle.id,

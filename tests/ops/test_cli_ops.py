@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from clearing import cycle_services
-from clearing.cli import app
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.entrypoints.cli import app
+from clearing.use_cases import audit, invoices
 from tests.ops.conftest import Pilot, settle
 
 runner = CliRunner()
@@ -153,14 +153,12 @@ def test_import_submits_a_csv_through_the_use_cases_and_reports_each_refusal(
 
 
 def cycle_services_invoices(uows: SqlUnitOfWorkFactory, pilot: Pilot) -> list:  # type: ignore[type-arg]
-    from clearing import services
-
-    return services.list_invoices(uows(), pilot.principals["auditor"], limit=500)
+    return invoices.list_invoices(uows(), pilot.principals["auditor"], limit=500)
 
 
 def test_verify_reports_a_changed_cycle_digest(pilot: Pilot) -> None:
     cycle = settle(pilot)
-    report = cycle_services.verify(pilot.uows(), pilot.principals["auditor"])
+    report = audit.verify(pilot.uows(), pilot.principals["auditor"])
     assert report.ok
     assert report.cycles == 1
     assert cycle.status.value == "settled"

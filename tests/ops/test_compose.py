@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from clearing.persistence.database import database_url
+from clearing.adapters.persistence.database import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from clearing import cycle_services
-from clearing.errors import Conflict
-from clearing.money import format_amount
+from clearing.domain.errors import Conflict
+from clearing.domain.money import format_amount
+from clearing.use_cases import cycles, settlement
 from tests.ops.conftest import Pilot
 
 
@@ -14,20 +14,18 @@ def test_a_payer_that_paid_in_full_cannot_be_declared_in_default(pilot: Pilot) -
     cycle = pilot.cycle
     assert cycle.digest is not None
     for entity in cycle.required_approvals:
-        cycle = cycle_services.approve_cycle(
+        cycle = cycles.approve_cycle(
             pilot.uows(), pilot.principals[f"op-{entity}"], cycle.id, cycle.digest
         )
     payers = [
         view
-        for view in cycle_services.cycle_positions(
-            pilot.uows(), pilot.principals["auditor"], cycle.id
-        )
+        for view in settlement.cycle_positions(pilot.uows(), pilot.principals["auditor"], cycle.id)
         if view.due
     ]
     assert len(payers) >= 2
     paid = payers[0].position
     operator = pilot.principals[f"op-{paid.jurisdiction}"]
-    cycle_services.record_pay_in(
+    settlement.record_pay_in(
         pilot.uows(),
         operator,
         cycle.id,
@@ -37,8 +35,6 @@ def test_a_payer_that_paid_in_full_cannot_be_declared_in_default(pilot: Pilot) -
         "BANK-FULL",
     )
     with pytest.raises(Conflict, match="paid in full"):
-        cycle_services.declare_default(
-            pilot.uows(), operator, cycle.id, paid.participant_id, "late"
-        )
-    still = cycle_services.get_cycle(pilot.uows(), pilot.principals["auditor"], cycle.id)
+        settlement.declare_default(pilot.uows(), operator, cycle.id, paid.participant_id, "late")
+    still = cycles.get_cycle(pilot.uows(), pilot.principals["auditor"], cycle.id)
     assert still.status.value == "settling"

@@ -8,7 +8,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from clearing.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from service.app import create_app
 from service.observability import configure_logging
 from tests.ops.conftest import Pilot
@@ -68,7 +68,7 @@ def test_readiness_touches_the_database(uows: SqlUnitOfWorkFactory) -> None:
 
 
 def test_readiness_fails_when_the_database_does_not_answer() -> None:
-    from clearing.persistence.database import make_engine
+    from clearing.adapters.persistence.database import make_engine
 
     unreachable = SqlUnitOfWorkFactory(make_engine("postgresql://nobody@127.0.0.1:1/none"))
     client = TestClient(create_app(unreachable))

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 
-from clearing import cycle_services
+from clearing.use_cases import cycles
 from service.app import create_app
 from tests.ops.conftest import Pilot
 
@@ -78,7 +78,7 @@ def test_an_operator_signs_in_approves_a_proposed_cycle_and_sees_it_approved(
 ) -> None:
     cycle = pilot.cycle
     assert cycle.digest is not None
-    cycle_services.approve_cycle(pilot.uows(), pilot.principals["op-RU"], cycle.id, cycle.digest)
+    cycles.approve_cycle(pilot.uows(), pilot.principals["op-RU"], cycle.id, cycle.digest)
 
     page.goto(f"{server}/ui/login")
     page.fill("#key", pilot.keys["op-CN"])
@@ -93,7 +93,7 @@ def test_an_operator_signs_in_approves_a_proposed_cycle_and_sees_it_approved(
     expect(page.get_by_test_id("cycle-status")).to_have_text("approved")
     expect(page.get_by_role("status")).to_contain_text("Approved for CN")
     assert (
-        cycle_services.get_cycle(pilot.uows(), pilot.principals["auditor"], cycle.id).status.value
+        cycles.get_cycle(pilot.uows(), pilot.principals["auditor"], cycle.id).status.value
         == "approved"
     )
 

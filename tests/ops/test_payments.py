@@ -13,8 +13,10 @@ import pytest
 import sepaxml
 import xmlschema
 
-from clearing import bulk, cycle_services, payments
-from clearing.errors import InvalidInput
+from clearing.adapters.files import payments
+from clearing.domain.errors import InvalidInput
+from clearing.entrypoints.cli import payment_file
+from clearing.use_cases import settlement
 from tests.ops.conftest import Pilot, settle
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.09.xsd"
@@ -31,11 +33,11 @@ def test_a_settled_cycles_pay_outs_make_a_valid_pain_001_per_entity(
 ) -> None:
     cycle = settle(pilot)
     for entity in ("CN", "RU"):
-        document = bulk.payment_file(pilot.uows, cycle.id, entity, "pain001")
+        document = payment_file(pilot.uows, cycle.id, entity, "pain001")
         schema.validate(document)
         root = ElementTree.fromstring(document)
         amounts = [Decimal(a.text or "") for a in root.iterfind(".//p:InstdAmt", NS)]
-        views = cycle_services.cycle_positions(pilot.uows(), pilot.principals["auditor"], cycle.id)
+        views = settlement.cycle_positions(pilot.uows(), pilot.principals["auditor"], cycle.id)
         expected = sorted(
             Decimal(v.position.net) / 100
             for v in views
@@ -52,7 +54,7 @@ def test_a_settled_cycles_pay_outs_make_a_valid_pain_001_per_entity(
 
 def test_the_csv_instructions_list_every_pay_in_and_pay_out_of_the_entity(pilot: Pilot) -> None:
     cycle = settle(pilot)
-    text = bulk.payment_file(pilot.uows, cycle.id, "RU", "csv")
+    text = payment_file(pilot.uows, cycle.id, "RU", "csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows
     assert {row["entity"] for row in rows} == {"RU"}
@@ -64,7 +66,7 @@ def test_the_csv_instructions_list_every_pay_in_and_pay_out_of_the_entity(pilot:
 def test_an_unknown_payment_file_format_is_refused(pilot: Pilot) -> None:
     cycle = settle(pilot)
     with pytest.raises(InvalidInput) as refused:
-        bulk.payment_file(pilot.uows, cycle.id, "CN", "mt103")
+        payment_file(pilot.uows, cycle.id, "CN", "mt103")
     assert refused.value.field == "format"
 
 

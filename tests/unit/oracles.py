@@ -18,8 +18,8 @@ import networkx as nx
 import numpy as np
 from scipy.optimize import linprog
 
-from clearing.obligations import Obligation
-from clearing.rates import RateSet
+from clearing.domain.obligations import Obligation
+from clearing.domain.rates import RateSet
 
 #: ISO 4217 minor-unit exponents of the currencies the strategies use, written out here so the
 #: oracle does not lean on the code under test.

@@ -22,8 +22,8 @@ from fractions import Fraction
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from clearing.obligations import Obligation, Policy
-from clearing.rates import RateSet
+from clearing.domain.obligations import Obligation, Policy
+from clearing.domain.rates import RateSet
 
 #: Jurisdiction -> the currency it settles in (two entities share EUR).
 JURISDICTIONS = {

@@ -8,7 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearing.canonical import (
+from clearing.domain.canonical import (
     canonical_json,
     encode_column,
     encode_columns,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearing.canonical import canonical_json, column_json, digest_encoded, sha256_hex
+from clearing.domain.canonical import canonical_json, column_json, digest_encoded, sha256_hex
 
 any_int = st.integers(min_value=-(2**70), max_value=2**70)
 int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)

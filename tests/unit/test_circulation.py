@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearing.circulation import MAX_TOTAL_CAPACITY, maximum_circulation
+from clearing.domain.netting.circulation import MAX_TOTAL_CAPACITY, maximum_circulation
 from tests.unit.oracles import networkx_max_circulation
 
 

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from clearing.cli import app
-from clearing.money import exponent
+from clearing.domain.money import exponent
+from clearing.entrypoints.cli import app
 
 HEADER = (
     "obligation_id,debtor_id,debtor_jurisdiction,creditor_id,creditor_jurisdiction,"
@@ -634,7 +634,7 @@ def clearing_command() -> list[str]:
     installed = Path(sys.executable).with_name("clearing")
     if installed.exists():
         return [str(installed)]
-    return [sys.executable, "-c", "from clearing.cli import main; main()"]
+    return [sys.executable, "-c", "from clearing.entrypoints.cli import main; main()"]
 
 
 def test_the_installed_command_writes_the_result_and_exits_0(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from clearing.cli import app
+from clearing.entrypoints.cli import app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OBLIGATIONS = EXAMPLES / "obligations-2026-10.csv"

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearing.errors import LedgerError
-from clearing.ledger import (
+from clearing.adapters.files.journal import read_json_lines
+from clearing.domain.errors import LedgerError
+from clearing.domain.ledger import (
     GENESIS_HASH,
     ChainedEntry,
     JournalEntry,
@@ -27,15 +28,14 @@ from clearing.ledger import (
     cycle_entries,
     cycle_record,
     entry_from_document,
-    read_json_lines,
     replay_cycle,
     verify_chain,
     verify_journal,
 )
-from clearing.money import format_amount
-from clearing.netting import NettingResult, net
-from clearing.obligations import Obligation, Policy
-from clearing.rates import RateSet
+from clearing.domain.money import format_amount
+from clearing.domain.netting import NettingResult, net
+from clearing.domain.obligations import Obligation, Policy
+from clearing.domain.rates import RateSet
 from tests.unit.strategies import Instance, a_third_of_the_examples, instances
 
 

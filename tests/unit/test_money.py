@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearing.errors import InvalidInput
-from clearing.money import (
+from clearing.domain.errors import InvalidInput
+from clearing.domain.money import (
     MAX_MINOR_UNITS,
     check_currency,
     exponent,

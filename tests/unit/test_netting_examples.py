@@ -9,10 +9,10 @@ from fractions import Fraction
 
 import pytest
 
-from clearing.errors import InvalidInput
-from clearing.netting import NettingResult, net
-from clearing.obligations import Obligation, Policy
-from clearing.rates import RateSet
+from clearing.domain.errors import InvalidInput
+from clearing.domain.netting import NettingResult, net
+from clearing.domain.obligations import Obligation, Policy
+from clearing.domain.rates import RateSet
 
 BN = 10**9 * 100  # one billion major units, in minor units (fen, kopecks, tenge tiyn)
 
@@ -379,7 +379,8 @@ def test_a_rate_set_survives_its_json_form() -> None:
 
 def test_a_tied_leftover_unit_of_the_legs_goes_to_the_lower_obligation_id() -> None:
     # Two Russian importers each owe 1.00 CNY = 33.333... RUB; together 2.00 CNY = 66.67 RUB.
-    # The leftover kopeck is tied; it goes to "a" although "b" is due first (clearing.rounding).
+    # The leftover kopeck is tied; it goes to "a" although "b" is due first
+    # (clearing.domain.rounding).
     rates = RateSet("CNY", {"CN": "CNY", "RU": "RUB"}, {"CNY": Decimal(1), "RUB": Decimal("0.03")})
     result = net(
         [

@@ -13,10 +13,11 @@ from random import Random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearing.canonical import canonical_json, sha256_hex
-from clearing.netting import SNAPSHOT_COLUMNS, NettingResult, digest_summary, net
-from clearing.obligations import Policy
-from clearing.rates import RateSet
+from clearing.domain.canonical import canonical_json, sha256_hex
+from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, net
+from clearing.domain.netting.digest import digest_summary
+from clearing.domain.obligations import Policy
+from clearing.domain.rates import RateSet
 from tests.unit.oracles import (
     corridor_capacities,
     exact_value,

@@ -1,4 +1,5 @@
-"""The rounding rules of ``clearing.rounding``, each against an exact restatement with fractions."""
+"""The rounding rules of ``clearing.domain.rounding``, each against an exact restatement with
+fractions."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearing.rounding import (
+from clearing.domain.rounding import (
     conversion_factor,
     largest_remainder,
     ratio,

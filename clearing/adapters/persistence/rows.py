@@ -1,0 +1,34 @@
+"""What every repository shares: the clock stamped on rows, and what text can be stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, false, or_
+
+from clearing.domain.access import Scope
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def storable(*values: str | None) -> bool:
+    """Whether every value could be stored: PostgreSQL text cannot hold NUL, so a key with one
+    matches nothing (and must not reach the driver, which would refuse it)."""
+    return not any(value is not None and "\x00" in value for value in values)
+
+
+def in_scope(
+    scope: Scope, *parties: tuple[SQLColumnExpression[str], SQLColumnExpression[str]]
+) -> ColumnElement[bool] | None:
+    """:meth:`Scope.admits` as a SQL condition on an object whose parties are these
+    ``(participant column, entity column)`` pairs: true if any party is in scope; ``None``
+    when the scope restricts nothing. Lists filter in SQL so that a page is a page."""
+    if scope.everything:
+        return None
+    if scope.entity is not None:
+        return or_(*(entity == scope.entity for _participant, entity in parties))
+    if scope.participant_id is not None:
+        return or_(*(participant == scope.participant_id for participant, _entity in parties))
+    return false()

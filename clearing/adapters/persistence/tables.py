@@ -1,0 +1,341 @@
+"""Database rows (SQLAlchemy 2). Rows are not domain objects: repositories translate.
+
+Money columns are BIGINT counts of the minor unit of the currency named in the same row (or of
+the entity's currency where the row has none); each column's comment states its unit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: A BIGINT primary key that SQLite also auto-increments (it only does so for INTEGER).
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+CURRENCY_CHECK = "length({column}) = 3 AND upper({column}) = {column}"
+
+
+def _currency_check(column: str) -> CheckConstraint:
+    return CheckConstraint(CURRENCY_CHECK.format(column=column), name=f"{column}_iso")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class EntityRow(Base):
+    __tablename__ = "entities"
+    __table_args__ = (
+        _currency_check("currency"),
+        CheckConstraint("length(code) BETWEEN 2 AND 8", name="code_length"),
+    )
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), comment="ISO 4217 settlement currency")
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ParticipantRow(Base):
+    __tablename__ = "participants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entity: Mapped[str] = mapped_column(ForeignKey("entities.code"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tax_id: Mapped[str | None] = mapped_column(String(64))
+    bank_account: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRow(Base):
+    """A principal and its key. Only the SHA-256 of the key is stored."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("role IN ('trader', 'operator', 'auditor', 'admin')", name="role_known"),
+        CheckConstraint(
+            "(role = 'trader') = (participant_id IS NOT NULL)", name="trader_has_participant"
+        ),
+        CheckConstraint(
+            "role NOT IN ('trader', 'operator') OR entity IS NOT NULL", name="bound_to_entity"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    entity: Mapped[str | None] = mapped_column(ForeignKey("entities.code"))
+    participant_id: Mapped[str | None] = mapped_column(ForeignKey("participants.id"))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InvoiceRow(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("exporter_id", "invoice_number"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("outstanding >= 0 AND outstanding <= amount", name="outstanding_bounds"),
+        CheckConstraint("exporter_entity <> importer_entity", name="cross_border"),
+        CheckConstraint("issue_date <= due_date", name="issued_before_due"),
+        CheckConstraint(
+            "status IN ('awaiting_confirmation', 'eligible', 'in_cycle', 'settled', 'disputed', "
+            "'rejected', 'cancelled', 'released')",
+            name="status_known",
+        ),
+        _currency_check("currency"),
+        Index("ix_invoices_exporter_entity_status", "exporter_entity", "status"),
+        Index("ix_invoices_importer_entity_status", "importer_entity", "status"),
+    )
+
+    #: Submission order; also the ``sequence`` of the netting snapshot.
+    sequence: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    invoice_number: Mapped[str] = mapped_column(String(64))
+    exporter_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))
+    exporter_entity: Mapped[str] = mapped_column(ForeignKey("entities.code"))
+    importer_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    importer_entity: Mapped[str] = mapped_column(ForeignKey("entities.code"))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    outstanding: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    hs_code: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    priority: Mapped[int] = mapped_column(Integer, comment="compliance class; lower nets first")
+    cycle_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    dispute_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dispute_reason: Mapped[str | None] = mapped_column(Text)
+    rejection_rule: Mapped[str | None] = mapped_column(String(64))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InvoiceEventRow(Base):
+    """The status history of an invoice: one row per transition, never changed."""
+
+    __tablename__ = "invoice_events"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ComplianceRuleRow(Base):
+    __tablename__ = "compliance_rules"
+    __table_args__ = (
+        UniqueConstraint("kind", "value"),
+        CheckConstraint(
+            "kind IN ('blocked_goods', 'priority_goods', 'blocked_party')", name="kind_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyRow(Base):
+    """The first answer given to a POST with an ``Idempotency-Key``, per principal and key."""
+
+    __tablename__ = "idempotency_keys"
+
+    principal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), comment="SHA-256 of method, path, body")
+    answer: Mapped[Any] = mapped_column(JSON)  # the first answer, opaque JSON
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- cycles -----------------------------------------------------------------------------------
+
+
+class CycleRow(Base):
+    __tablename__ = "cycles"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'proposed', 'approved', 'settling', 'settled', 'rejected', "
+            "'superseded')",
+            name="status_known",
+        ),
+        CheckConstraint("policy IN ('fifo', 'pro_rata')", name="policy_known"),
+        CheckConstraint("active_slot IS NULL OR active_slot = 1", name="one_slot"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    policy: Mapped[str] = mapped_column(String(16))
+    #: 1 while the cycle is between open and settled, else NULL: the unique constraint lets at
+    #: most one cycle be active at a time.
+    active_slot: Mapped[int | None] = mapped_column(Integer, unique=True)
+    rates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    digest: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    predecessor_id: Mapped[str | None] = mapped_column(String(40))
+    superseded_by: Mapped[str | None] = mapped_column(String(40))
+    defaulted: Mapped[list[Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CycleObligationRow(Base):
+    """The snapshot a cycle took and what netting did to each obligation."""
+
+    __tablename__ = "cycle_obligations"
+
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    debtor_id: Mapped[str] = mapped_column(String(64), index=True)
+    debtor_entity: Mapped[str] = mapped_column(String(8))
+    creditor_id: Mapped[str] = mapped_column(String(64), index=True)
+    creditor_entity: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    outstanding: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    due_date: Mapped[date] = mapped_column(Date)
+    priority: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
+    settled_value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
+    settled: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    debtor_leg: Mapped[int] = mapped_column(BigInteger, comment="minor units, debtor entity")
+    creditor_leg: Mapped[int] = mapped_column(BigInteger, comment="minor units, creditor entity")
+
+
+class CyclePositionRow(Base):
+    __tablename__ = "cycle_positions"
+
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    pay_in: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    pay_out: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    pay_in_value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
+    pay_out_value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
+
+
+class CycleApprovalRow(Base):
+    __tablename__ = "cycle_approvals"
+
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(8), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    principal_id: Mapped[str] = mapped_column(String(64))
+    approved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PayInRow(Base):
+    __tablename__ = "pay_ins"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "entity", "bank_reference"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    participant_id: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    bank_reference: Mapped[str] = mapped_column(String(140))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    carried_from: Mapped[str | None] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RefundRow(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    participant_id: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- the ledger (append-only: triggers from migration 0002 refuse UPDATE, DELETE, TRUNCATE) ---
+
+
+class JournalEntryRow(Base):
+    __tablename__ = "journal_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entity: Mapped[str] = mapped_column(ForeignKey("entities.code"), index=True)
+    cycle_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # none_as_null: an entry without a cycle record stores SQL NULL, not JSON null.
+    cycle_record: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JournalPostingRow(Base):
+    __tablename__ = "journal_postings"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(ForeignKey("journal_entries.seq"), index=True)
+    line: Mapped[int] = mapped_column(Integer, comment="order of the posting within its entry")
+    entity: Mapped[str] = mapped_column(String(8))
+    account: Mapped[str] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger, comment="signed minor units; + is a debit")
+
+
+Index("ix_journal_postings_entity_account", JournalPostingRow.entity, JournalPostingRow.account)
+
+
+class LedgerHeadRow(Base):
+    """The last entry of the chain; locked while a transaction appends, so seq stays gapless."""
+
+    __tablename__ = "ledger_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

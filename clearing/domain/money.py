@@ -1,0 +1,133 @@
+"""Money at the edges: ISO 4217 exponents, and decimal strings <-> integer minor units.
+
+Inside the engine every amount is an ``int`` in the minor unit of its currency (fen, kopeck,
+cent; a JPY amount has exponent 0). Only the edges (CSV, JSON, HTTP) see decimal strings in
+major units, and they are parsed and formatted here, never with floats.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import cache
+
+from iso4217 import Currency
+
+from clearing.domain.errors import InvalidInput
+
+#: The largest amount accepted at the edges, in minor units (DESIGN §3).
+MAX_MINOR_UNITS = 10**14
+
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+_PLAIN_DECIMAL = re.compile(r"(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
+_SIGNED_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+@cache
+def exponent(currency: str) -> int:
+    """The number of decimal places of ``currency``'s minor unit, per ISO 4217."""
+    if not isinstance(currency, str) or not _CURRENCY_CODE.fullmatch(currency):
+        raise InvalidInput(f"{currency!r} is not an ISO 4217 currency code", field="currency")
+    try:
+        found = Currency(currency)
+    except ValueError:
+        raise InvalidInput(f"unknown currency {currency!r}", field="currency") from None
+    minor = found.exponent
+    if minor is None:  # funds and metals such as XAU have no minor unit
+        raise InvalidInput(f"{currency} has no minor unit and cannot be settled", field="currency")
+    return int(minor)
+
+
+def check_currency(currency: str, *, field: str = "currency") -> str:
+    """Return ``currency`` if it is a settleable ISO 4217 code, else raise naming ``field``."""
+    try:
+        exponent(currency)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field=field) from None
+    return currency
+
+
+def parse_amount(text: str, currency: str, *, field: str = "amount") -> int:
+    """Parse a positive decimal string in major units into minor units of ``currency``.
+
+    Rejects zero, negative numbers, exponent notation, signs, blanks, more decimal places than
+    the currency allows and anything above ``MAX_MINOR_UNITS``; the error names ``field``.
+    """
+    places = exponent(currency)
+    if not isinstance(text, str):
+        raise InvalidInput('must be a decimal string such as "1234.56"', field=field)
+    match = _PLAIN_DECIMAL.fullmatch(text)
+    if match is None:
+        raise InvalidInput(
+            f'{text!r} is not a plain positive decimal number such as "1234.56"', field=field
+        )
+    fraction = match["fraction"] or ""
+    if len(fraction) > places:
+        raise InvalidInput(
+            f"{text!r} has {len(fraction)} decimal places; {currency} allows {places}",
+            field=field,
+        )
+    minor = int(match["whole"] + fraction.ljust(places, "0"))
+    if minor == 0:
+        raise InvalidInput("must be greater than zero", field=field)
+    if minor > MAX_MINOR_UNITS:
+        raise InvalidInput(
+            f"{text!r} exceeds the limit of {format_amount(MAX_MINOR_UNITS, currency)}",
+            field=field,
+        )
+    return minor
+
+
+def parse_signed_amount(text: str, currency: str, *, field: str = "amount") -> int:
+    """Parse a signed decimal string (as in ledger exports) into minor units of ``currency``."""
+    places = exponent(currency)
+    if not isinstance(text, str) or not _SIGNED_DECIMAL.fullmatch(text):
+        raise InvalidInput(f"{text!r} is not a signed decimal number", field=field)
+    negative = text.startswith("-")
+    whole, _, fraction = text.lstrip("-").partition(".")
+    if len(fraction) > places:
+        raise InvalidInput(f"{text!r} has more decimal places than {currency} allows", field=field)
+    minor = int(whole + fraction.ljust(places, "0"))
+    return -minor if negative else minor
+
+
+def format_amount(minor: int, currency: str) -> str:
+    """Format minor units of ``currency`` as a decimal string in major units, e.g. ``-12.30``."""
+    return format_minor(minor, exponent(currency))
+
+
+def format_minor(minor: int, places: int) -> str:
+    """Format an integer count of 10**-places as a decimal string with exactly ``places`` digits."""
+    sign = "-" if minor < 0 else ""
+    digits = str(abs(minor))
+    if places == 0:
+        return sign + digits
+    digits = digits.rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+
+
+def parse_rate(text: str, *, field: str = "rate") -> Decimal:
+    """Parse an FX rate: an exact, positive decimal string (no exponent notation)."""
+    if not isinstance(text, str) or _PLAIN_DECIMAL.fullmatch(text) is None:
+        raise InvalidInput(
+            f'{text!r} is not a plain positive decimal number such as "0.0781"', field=field
+        )
+    rate = Decimal(text)
+    if rate == 0:
+        raise InvalidInput("must be greater than zero", field=field)
+    if len(text) > 40:
+        raise InvalidInput("has more than 40 characters", field=field)
+    return rate
+
+
+def format_rate(rate: Decimal) -> str:
+    """The canonical text of a rate: plain notation with no trailing zeros (``7.1``, ``0.0781``).
+
+    Exact for any number of digits: the zeros are stripped from the text, because
+    ``Decimal.normalize`` would round to the context's precision (28 significant digits) and so
+    digest and export a rate other than the one the cycle was valued with.
+    """
+    text = format(rate, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text

@@ -1,0 +1,1 @@
+"""Entry points: the composition root (``bootstrap``), the ``clearing`` command and the demo."""

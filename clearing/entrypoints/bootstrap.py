@@ -1,0 +1,45 @@
+"""The composition root: the one place that wires the storage adapters into the use cases.
+
+The command line, the demo and the HTTP service all get their units of work here, on the
+database named by ``DATABASE_URL`` (an SQLite file in the working directory when unset).
+"""
+
+from __future__ import annotations
+
+from clearing.adapters.files.payments import instructions_csv
+from clearing.adapters.persistence.database import (
+    NullPool,
+    database_url,
+    display_url,
+    make_engine,
+    upgrade,
+)
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.use_cases.ports import UnitOfWorkFactory
+
+#: The payment instructions file the shells offer for download (CSV, one line per payment).
+__all__ = ["instructions_csv", "ready_unit_of_work_factory", "unit_of_work_factory"]
+
+
+def unit_of_work_factory(url: str | None = None, *, pooled: bool = True) -> UnitOfWorkFactory:
+    """Units of work on the database at ``url`` (default: ``DATABASE_URL``).
+
+    A long-running process (the service) keeps a connection pool; a command (``pooled=False``)
+    closes each connection with its session instead of leaving it to linger.
+    """
+    engine = make_engine(url) if pooled else make_engine(url, poolclass=NullPool)
+    return SqlUnitOfWorkFactory(engine)
+
+
+def ready_unit_of_work_factory(url: str | None = None) -> UnitOfWorkFactory:
+    """Unpooled units of work, once the database is known to answer and to be migrated;
+    :class:`~clearing.domain.errors.NotReady` otherwise."""
+    factory = SqlUnitOfWorkFactory(make_engine(url, poolclass=NullPool))
+    factory.check_schema()
+    return factory
+
+
+def upgrade_database(url: str | None = None) -> str:
+    """Apply the migrations (idempotent); returns the database's URL without its password."""
+    upgrade(url)
+    return display_url(database_url(url))

@@ -1,0 +1,207 @@
+"""Netting cycles (DESIGN §6): open, rates, cut-off, approval, rejection, settlement.
+
+Every transition is one transaction that first locks the cycle row, so two operators acting at
+once get one success and one conflict, and a crash between transitions loses nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from clearing.domain import ledger
+from clearing.domain.access import Principal, Role
+from clearing.domain.compliance import screen
+from clearing.domain.cycles import (
+    Approval,
+    Cycle,
+    CycleStatus,
+    check_rates_cover,
+    check_rates_for_entities,
+    require_cycle_status,
+)
+from clearing.domain.errors import Conflict, InvalidInput, NotFound
+from clearing.domain.netting import net
+from clearing.domain.obligations import Obligation, Policy
+from clearing.domain.rates import RateSet
+from clearing.use_cases.ports import UnitOfWork
+from clearing.use_cases.validation import check_limit, check_text
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_cycle_id() -> str:
+    return f"cyc_{secrets.token_hex(8)}"
+
+
+def open_cycle(uow: UnitOfWork, principal: Principal, policy: str = "fifo") -> Cycle:
+    """Open a cycle; at most one cycle is between ``open`` and ``settled`` at a time."""
+    principal.require(Role.OPERATOR)
+    try:
+        chosen = Policy(policy)
+    except ValueError:
+        raise InvalidInput(
+            f"{policy!r} is not a policy; use fifo or pro_rata", field="policy"
+        ) from None
+    with uow:
+        active = uow.cycles.active()
+        if active is not None:
+            raise Conflict(f"cycle {active.id} is {active.status.value}; settle or reject it first")
+        cycle = Cycle(
+            id=new_cycle_id(),
+            number=uow.cycles.next_number(),
+            status=CycleStatus.OPEN,
+            policy=chosen,
+            opened_by=principal.id,
+            opened_at=utc_now(),
+        )
+        uow.cycles.add(cycle)
+        uow.commit()
+    return cycle
+
+
+def set_rates(
+    uow: UnitOfWork, principal: Principal, cycle_id: str, document: dict[str, Any]
+) -> Cycle:
+    """Fix the cycle's rate set (source and ``as_of`` recorded); replaceable until cut-off."""
+    principal.require(Role.OPERATOR)
+    rates = RateSet.from_json(document)
+    with uow:
+        cycle = locked_cycle(uow, cycle_id)
+        require_cycle_status(cycle, {CycleStatus.OPEN}, "set the rates of")
+        check_rates_for_entities(rates, {e.code: e.currency for e in uow.entities.list()})
+        changed = replace(cycle, rates=rates)
+        uow.cycles.save(changed)
+        uow.commit()
+    return changed
+
+
+def close_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
+    """Cut-off: re-screen, snapshot the eligible obligations, net with the frozen rates, and
+    propose the result with its digest."""
+    principal.require(Role.OPERATOR)
+    with uow:
+        cycle = locked_cycle(uow, cycle_id)
+        require_cycle_status(cycle, {CycleStatus.OPEN}, "close")
+        if cycle.rates is None:
+            raise Conflict(f"cycle {cycle.id} has no rates yet: PUT its rates first", field="rates")
+        invoices = uow.cycles.eligible_invoices()
+        rules = uow.rules.list()
+        kept: list[Obligation] = []
+        rejected = []
+        for invoice in invoices:
+            verdict = screen(invoice.hs_code, (invoice.exporter_id, invoice.importer_id), rules)
+            if verdict.rejected_by is not None:
+                rejected.append((invoice, verdict.rejected_by.name, verdict.reason))
+            else:
+                kept.append(replace(invoice.to_obligation(), priority=verdict.priority))
+        entity_currencies = {e.code: e.currency for e in uow.entities.list()}
+        check_rates_cover(cycle.rates, entity_currencies, {o.currency for o in kept})
+        uow.cycles.reject_invoices(rejected, principal.id)
+        result = net(kept, cycle.rates, cycle.policy)
+        uow.cycles.store_result(cycle.id, result)
+        uow.cycles.take_invoices(cycle.id, principal.id)
+        proposed = replace(
+            cycle,
+            status=CycleStatus.PROPOSED,
+            digest=result.digest,
+            summary=result.figures,
+            closed_at=utc_now(),
+        )
+        uow.cycles.save(proposed)
+        if not proposed.required_approvals:
+            proposed = settle(uow, proposed, principal)
+        uow.commit()
+    return proposed
+
+
+def approve_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str, digest: str) -> Cycle:
+    """An operator approves for its own entity by naming the digest it reviewed."""
+    principal.require(Role.OPERATOR)
+    entity = principal.entity or ""
+    with uow:
+        cycle = locked_cycle(uow, cycle_id)
+        require_cycle_status(cycle, {CycleStatus.PROPOSED}, "approve")
+        if digest != cycle.digest:
+            raise Conflict(
+                f"stale digest: cycle {cycle.id} proposes {cycle.digest}", field="digest"
+            )
+        if entity not in cycle.required_approvals:
+            raise Conflict(
+                f"{entity} has no legs in cycle {cycle.id}; nothing to approve", field="entity"
+            )
+        if entity not in cycle.missing_approvals:
+            raise Conflict(f"{entity} approved cycle {cycle.id} already", field="entity")
+        approval = Approval(entity, digest, principal.id, utc_now())
+        uow.cycles.add_approval(cycle.id, approval)
+        changed = replace(cycle, approvals=(*cycle.approvals, approval))
+        if not changed.missing_approvals:
+            changed = replace(changed, status=CycleStatus.APPROVED)
+            uow.cycles.save(changed)
+            if not uow.cycles.pay_ins_missing(changed.id):
+                changed = settle(uow, changed, principal)
+        uow.commit()
+    return changed
+
+
+def reject_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str, reason: str) -> Cycle:
+    """Reject a proposal before any pay-in; its obligations return to the pool."""
+    principal.require(Role.OPERATOR)
+    reason = check_text(reason, "reason")
+    with uow:
+        cycle = locked_cycle(uow, cycle_id)
+        require_cycle_status(cycle, {CycleStatus.PROPOSED, CycleStatus.APPROVED}, "reject")
+        if uow.cycles.pay_ins(cycle.id):
+            raise Conflict(f"cycle {cycle.id} has pay-ins already; declare a default instead")
+        uow.cycles.return_invoices(cycle.id, principal.id, f"cycle {cycle.id} rejected: {reason}")
+        changed = replace(cycle, status=CycleStatus.REJECTED, note=reason)
+        uow.cycles.save(changed)
+        uow.commit()
+    return changed
+
+
+def settle(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:
+    """All pay-ins are in: re-net the snapshot to prove the digest, post the ledger, apply the
+    result to the invoices and mark the cycle settled (in the caller's transaction)."""
+    assert cycle.rates is not None
+    result = net(uow.cycles.snapshot(cycle.id), cycle.rates, cycle.policy)
+    if result.digest != cycle.digest:
+        raise Conflict(f"cycle {cycle.id} no longer nets to its approved digest; not settling")
+    entries = ledger.cycle_entries(result, cycle.id)
+    if entries:
+        after_seq, prev_hash = uow.ledger.head(for_update=True)
+        uow.ledger.append(ledger.chain(entries, after_seq=after_seq, prev_hash=prev_hash))
+    uow.cycles.settle_invoices(cycle.id, principal.id)
+    settled = replace(cycle, status=CycleStatus.SETTLED, settled_at=utc_now())
+    uow.cycles.save(settled)
+    return settled
+
+
+def locked_cycle(uow: UnitOfWork, cycle_id: str) -> Cycle:
+    cycle = uow.cycles.get(cycle_id, for_update=True)
+    if cycle is None:
+        raise NotFound(f"no cycle {cycle_id}")
+    return cycle
+
+
+def get_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
+    principal.require(Role.OPERATOR, Role.AUDITOR, Role.TRADER)
+    with uow:
+        cycle = uow.cycles.get(cycle_id)
+        # A trader sees only the cycles it has a position in.
+        own = principal.scope.participant_id
+        if cycle is None or (own is not None and uow.cycles.position(cycle.id, own) is None):
+            raise NotFound(f"no cycle {cycle_id}")
+    return cycle
+
+
+def list_cycles(
+    uow: UnitOfWork, principal: Principal, before: int | None, limit: int
+) -> list[Cycle]:
+    principal.require(Role.OPERATOR, Role.AUDITOR)
+    with uow:
+        return uow.cycles.recent(before, check_limit(limit))

@@ -1,0 +1,344 @@
+"""Settling a proposed cycle (DESIGN §5, §6): pay-ins, defaults, positions, statements and
+the payment instructions each entity's bank acts on."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+
+from clearing.domain.access import Principal, Role, Scope
+from clearing.domain.cycles import (
+    Cycle,
+    CycleStatus,
+    PayIn,
+    Refund,
+    carry_pay_ins,
+    due_pay_in,
+    require_cycle_status,
+    successor_snapshot,
+)
+from clearing.domain.errors import Conflict, InvalidInput, NotFound
+from clearing.domain.money import check_currency, format_amount, parse_amount
+from clearing.domain.netting import Position, Settlement, net
+from clearing.domain.parties import Entity
+from clearing.domain.payments import Instruction, Transfer
+from clearing.use_cases.cycles import (
+    get_cycle,
+    locked_cycle,
+    new_cycle_id,
+    settle,
+    utc_now,
+)
+from clearing.use_cases.ports import UnitOfWork
+from clearing.use_cases.validation import check_limit, check_text
+
+
+def record_pay_in(
+    uow: UnitOfWork,
+    principal: Principal,
+    cycle_id: str,
+    participant_id: str,
+    currency: str,
+    amount: str,
+    bank_reference: str,
+) -> Cycle:
+    """Record a domestic payment received from a participant of the operator's entity; when
+    the last one is in, pay-outs are released and the ledger posted, in this transaction."""
+    principal.require(Role.OPERATOR)
+    check_currency(currency)
+    reference = check_text(bank_reference, "bank_reference")
+    with uow:
+        cycle = locked_cycle(uow, cycle_id)
+        require_cycle_status(cycle, {CycleStatus.APPROVED, CycleStatus.SETTLING}, "pay into")
+        position = _own_position(uow, principal, cycle, participant_id)
+        if currency != position.currency:
+            raise InvalidInput(
+                f"{position.jurisdiction} settles in {position.currency}", field="currency"
+            )
+        minor = parse_amount(amount, currency)
+        received = uow.cycles.received(cycle.id).get(participant_id, 0)
+        still_due = due_pay_in(position) - received
+        if still_due <= 0:
+            raise Conflict(
+                f"{participant_id} owes nothing more in cycle {cycle.id}", field="participant_id"
+            )
+        if minor > still_due:
+            raise InvalidInput(
+                f"exceeds the {format_amount(still_due, currency)} {currency} still due",
+                field="amount",
+            )
+        if uow.cycles.bank_reference_used(cycle.id, position.jurisdiction, reference):
+            raise Conflict(
+                f"bank reference {reference} was recorded already", field="bank_reference"
+            )
+        uow.cycles.add_pay_ins(
+            [
+                PayIn(
+                    f"pay_{secrets.token_hex(8)}",
+                    cycle.id,
+                    participant_id,
+                    position.jurisdiction,
+                    currency,
+                    minor,
+                    reference,
+                    principal.id,
+                )
+            ]
+        )
+        changed = replace(cycle, status=CycleStatus.SETTLING)
+        uow.cycles.save(changed)
+        if not uow.cycles.pay_ins_missing(changed.id):
+            changed = settle(uow, changed, principal)
+        uow.commit()
+    return changed
+
+
+def declare_default(
+    uow: UnitOfWork, principal: Principal, cycle_id: str, participant_id: str, reason: str
+) -> Cycle:
+    """A debtor failed to pay in: supersede the cycle by one re-netted without every obligation
+    the defaulter is party to, with the same rates and policy, to be approved again."""
+    principal.require(Role.OPERATOR)
+    reason = check_text(reason, "reason")
+    with uow:
+        cycle = locked_cycle(uow, cycle_id)
+        require_cycle_status(
+            cycle,
+            {CycleStatus.PROPOSED, CycleStatus.APPROVED, CycleStatus.SETTLING},
+            "declare a default in",
+        )
+        position = _own_position(uow, principal, cycle, participant_id)
+        if due_pay_in(position) == 0:
+            raise Conflict(
+                f"{participant_id} owes no pay-in in cycle {cycle.id}", field="participant_id"
+            )
+        if uow.cycles.received(cycle.id).get(participant_id, 0) >= due_pay_in(position):
+            raise Conflict(
+                f"{participant_id} has paid in full in cycle {cycle.id}; it cannot default",
+                field="participant_id",
+            )
+        assert cycle.rates is not None
+        snapshot = uow.cycles.snapshot(cycle.id)
+        kept = successor_snapshot(snapshot, participant_id)
+        kept_ids = {o.obligation_id for o in kept}
+        dropped = [o.obligation_id for o in snapshot if o.obligation_id not in kept_ids]
+        result = net(kept, cycle.rates, cycle.policy)
+        successor = Cycle(
+            id=new_cycle_id(),
+            number=uow.cycles.next_number(),
+            status=CycleStatus.PROPOSED,
+            policy=cycle.policy,
+            opened_by=principal.id,
+            opened_at=utc_now(),
+            rates=cycle.rates,
+            digest=result.digest,
+            summary=result.figures,
+            predecessor_id=cycle.id,
+            closed_at=utc_now(),
+            defaulted=(*cycle.defaulted, participant_id),
+            note=f"re-netted after {participant_id} defaulted: {reason}",
+        )
+        superseded = replace(
+            cycle,
+            status=CycleStatus.SUPERSEDED,
+            superseded_by=successor.id,
+            note=f"{participant_id} defaulted: {reason}",
+        )
+        uow.cycles.save(superseded)
+        uow.cycles.add(successor)
+        uow.cycles.store_result(successor.id, result)
+        uow.cycles.return_invoices(
+            cycle.id, principal.id, f"{participant_id} defaulted in cycle {cycle.id}", dropped
+        )
+        uow.cycles.move_invoices(cycle.id, successor.id)
+        homes = {
+            p.participant_id: (p.jurisdiction, p.currency) for p in uow.cycles.positions(cycle.id)
+        }
+        new_due = {p.participant_id: due_pay_in(p) for p in result.positions}
+        carried, refunds = carry_pay_ins(
+            uow.cycles.received(cycle.id),
+            new_due,
+            homes,
+            participant_id,
+            cycle.id,
+            successor.id,
+            principal.id,
+        )
+        uow.cycles.add_pay_ins(carried)
+        uow.cycles.add_refunds(refunds)
+        if not successor.required_approvals:
+            successor = settle(uow, successor, principal)
+        uow.commit()
+    return successor
+
+
+def _own_position(
+    uow: UnitOfWork, principal: Principal, cycle: Cycle, participant_id: str
+) -> Position:
+    """The position of a participant the operator acts for (one of its own entity's)."""
+    position = uow.cycles.position(cycle.id, participant_id)
+    if position is None or not principal.sees_participant(participant_id, position.jurisdiction):
+        raise NotFound(
+            f"no position of participant {participant_id} in cycle {cycle.id}",
+            field="participant_id",
+        )
+    return position
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """A participant's instruction for a cycle, with what has been received and refunded."""
+
+    position: Position
+    due: int
+    received: int
+    refunded: int
+
+    @property
+    def outstanding(self) -> int:
+        """What is still to be paid in: due, less what is held (received less refunded)."""
+        return max(self.due - self.received + self.refunded, 0)
+
+
+def cycle_positions(uow: UnitOfWork, principal: Principal, cycle_id: str) -> list[PositionView]:
+    """Pay-in and pay-out instructions: all for auditors, the entity's for operators, its own
+    for a trader."""
+    cycle = get_cycle(uow, principal, cycle_id)
+    with uow:
+        positions = uow.cycles.positions(cycle.id)
+        pay_ins: dict[str, int] = {}
+        for pay_in in uow.cycles.pay_ins(cycle.id):
+            pay_ins[pay_in.participant_id] = pay_ins.get(pay_in.participant_id, 0) + pay_in.amount
+        refunds: dict[str, int] = {}
+        for refund in uow.cycles.refunds(cycle.id):
+            refunds[refund.participant_id] = refunds.get(refund.participant_id, 0) + refund.amount
+    return [
+        PositionView(
+            p, due_pay_in(p), pay_ins.get(p.participant_id, 0), refunds.get(p.participant_id, 0)
+        )
+        for p in positions
+        if principal.sees_participant(p.participant_id, p.jurisdiction)
+    ]
+
+
+def cycle_settlements(
+    uow: UnitOfWork, principal: Principal, cycle_id: str, after: str | None, limit: int
+) -> list[Settlement]:
+    """Legs per obligation, within the caller's visibility, paged by obligation id."""
+    cycle = get_cycle(uow, principal, cycle_id)
+    with uow:
+        return uow.cycles.settlements(
+            cycle.id, principal.scope, after=after, limit=check_limit(limit)
+        )
+
+
+def cycle_refunds(uow: UnitOfWork, principal: Principal, cycle_id: str) -> list[Refund]:
+    cycle = get_cycle(uow, principal, cycle_id)
+    with uow:
+        refunds = uow.cycles.refunds(cycle.id)
+    return [r for r in refunds if principal.sees_participant(r.participant_id, r.entity)]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """What a cycle did for one participant."""
+
+    cycle: Cycle
+    participant_id: str
+    view: PositionView | None
+    settlements: list[Settlement]
+    refunds: list[Refund]
+
+
+def participant_statement(
+    uow: UnitOfWork, principal: Principal, cycle_id: str, participant_id: str
+) -> Statement:
+    cycle = get_cycle(uow, principal, cycle_id)
+    views = [
+        v
+        for v in cycle_positions(uow, principal, cycle_id)
+        if v.position.participant_id == participant_id
+    ]
+    with uow:
+        participant = uow.participants.get(participant_id)
+        if participant is None or not principal.sees_participant(
+            participant.id, participant.entity
+        ):
+            raise NotFound(f"no participant {participant_id}")
+        settlements = uow.cycles.settlements(cycle.id, Scope(participant_id=participant_id))
+        refunds = [r for r in uow.cycles.refunds(cycle.id) if r.participant_id == participant_id]
+    return Statement(cycle, participant_id, views[0] if views else None, settlements, refunds)
+
+
+def payment_instructions(
+    uow: UnitOfWork, principal: Principal, cycle_id: str, entity: str | None = None
+) -> list[Instruction]:
+    """Pay-ins expected, pay-outs to release and refunds to make, per entity."""
+    principal.require(Role.OPERATOR, Role.AUDITOR)
+    own = principal.scope.entity
+    if own is not None:
+        if entity not in (None, own):
+            raise NotFound(f"no instructions of {entity} for the caller")
+        entity = own
+    views = cycle_positions(uow, principal, cycle_id)
+    refunds = cycle_refunds(uow, principal, cycle_id)
+    with uow:
+        names = uow.participants.get_many(
+            [v.position.participant_id for v in views] + [r.participant_id for r in refunds]
+        )
+    instructions: list[Instruction] = []
+    for view in views:
+        p = view.position
+        if entity is not None and p.jurisdiction != entity:
+            continue
+        who = names.get(p.participant_id)
+        direction = "pay_in" if p.net < 0 else "pay_out"
+        if p.net == 0:
+            continue
+        instructions.append(
+            Instruction(
+                p.jurisdiction,
+                p.participant_id,
+                who.name if who else "",
+                who.bank_account if who else None,
+                direction,
+                p.currency,
+                abs(p.net),
+                f"{cycle_id}/{p.participant_id}",
+            )
+        )
+    for refund in refunds:
+        if entity is not None and refund.entity != entity:
+            continue
+        who = names.get(refund.participant_id)
+        instructions.append(
+            Instruction(
+                refund.entity,
+                refund.participant_id,
+                who.name if who else "",
+                who.bank_account if who else None,
+                "refund",
+                refund.currency,
+                refund.amount,
+                f"{cycle_id}/{refund.participant_id}/refund",
+            )
+        )
+    return instructions
+
+
+def payment_transfers(
+    uow: UnitOfWork, principal: Principal, cycle_id: str, entity: str
+) -> tuple[Entity, list[Transfer]]:
+    """The credit transfers the entity's bank makes for a cycle: its pay-outs and refunds."""
+    instructions = payment_instructions(uow, principal, cycle_id, entity)
+    with uow:
+        found = uow.entities.get(entity)
+    if found is None:
+        raise NotFound(f"no entity {entity}", field="entity")
+    return found, [
+        Transfer(
+            i.participant_id, i.name, i.bank_account, i.currency, i.amount, i.reference, i.direction
+        )
+        for i in instructions
+        if i.direction in ("pay_out", "refund")
+    ]

@@ -1,0 +1,176 @@
+"""Answers as JSON: domain values formatted for the API (amounts as decimal strings in major
+units of the currency named beside them). Every figure comes computed from the domain; nothing
+here derives one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clearing.domain.cycles import Cycle, Refund
+from clearing.domain.invoices import Invoice, InvoiceEvent
+from clearing.domain.money import format_amount
+from clearing.domain.netting import Settlement
+from clearing.domain.parties import Participant
+from clearing.use_cases.settlement import PositionView
+
+
+def participant_json(participant: Participant) -> dict[str, Any]:
+    return {
+        "id": participant.id,
+        "entity": participant.entity,
+        "name": participant.name,
+        "tax_id": participant.tax_id,
+        "bank_account": participant.bank_account,
+    }
+
+
+def invoice_json(invoice: Invoice) -> dict[str, Any]:
+    # ``dispute`` and ``rejection`` are always present (null when not relevant), as in every
+    # answer shaped by ``InvoiceOut``.
+    return {
+        "id": invoice.id,
+        "invoice_number": invoice.invoice_number,
+        "exporter_id": invoice.exporter_id,
+        "exporter_entity": invoice.exporter_entity,
+        "importer_id": invoice.importer_id,
+        "importer_entity": invoice.importer_entity,
+        "currency": invoice.currency,
+        "amount": format_amount(invoice.amount, invoice.currency),
+        "outstanding": format_amount(invoice.outstanding, invoice.currency),
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "hs_code": invoice.hs_code,
+        "description": invoice.description,
+        "status": invoice.status.value,
+        "priority": invoice.priority,
+        "sequence": invoice.sequence,
+        "cycle_id": invoice.cycle_id,
+        "dispute": (
+            {"fields": invoice.dispute.fields, "reason": invoice.dispute.reason}
+            if invoice.dispute is not None
+            else None
+        ),
+        "rejection": (
+            {"rule": invoice.rejection.rule, "reason": invoice.rejection.reason}
+            if invoice.rejection is not None
+            else None
+        ),
+    }
+
+
+def event_json(event: InvoiceEvent) -> dict[str, Any]:
+    return {
+        "from": event.from_status,
+        "to": event.to_status,
+        "actor": event.actor,
+        "reason": event.reason,
+        "details": event.details,
+        "at": event.at,
+    }
+
+
+def cycle_json(cycle: Cycle) -> dict[str, Any]:
+    base = cycle.rates.base if cycle.rates else None
+    body: dict[str, Any] = {
+        "id": cycle.id,
+        "number": cycle.number,
+        "status": cycle.status.value,
+        "policy": cycle.policy.value,
+        "digest": cycle.digest,
+        "base": base,
+        "rates": cycle.rates.to_json() if cycle.rates else None,
+        "corridors": [],
+        "jurisdictions": [],
+        "metrics": None,
+        "approvals": [
+            {"entity": a.entity, "digest": a.digest, "approved_at": a.approved_at.isoformat()}
+            for a in cycle.approvals
+        ],
+        "required_approvals": list(cycle.required_approvals),
+        "missing_approvals": list(cycle.missing_approvals),
+        "superseded_by": cycle.superseded_by,
+        "predecessor_id": cycle.predecessor_id,
+        "defaulted": list(cycle.defaulted),
+        "note": cycle.note,
+        "opened_at": cycle.opened_at.isoformat(),
+        "closed_at": cycle.closed_at.isoformat() if cycle.closed_at else None,
+        "settled_at": cycle.settled_at.isoformat() if cycle.settled_at else None,
+    }
+    figures = cycle.summary
+    if figures is not None and base is not None:
+        metrics = figures.metrics
+        body["corridors"] = [c.to_json(base) for c in figures.corridors]
+        body["jurisdictions"] = [t.to_json() for t in figures.jurisdictions]
+        body["metrics"] = {
+            "submitted_value": format_amount(metrics.submitted_value, base),
+            "settled_value": format_amount(metrics.settled_value, base),
+            "carried_value": format_amount(metrics.carried_value, base),
+            "obligations": figures.obligations,
+            "cross_border_payments_avoided": metrics.obligations_settled,
+            "cross_border_value_avoided": format_amount(metrics.settled_value, base),
+            "netting_efficiency": metrics.netting_efficiency,
+            "domestic_liquidity_saved": metrics.domestic_liquidity_saved,
+        }
+    return body
+
+
+def position_json(view: PositionView) -> dict[str, Any]:
+    p = view.position
+    return {
+        "participant_id": p.participant_id,
+        "entity": p.jurisdiction,
+        "currency": p.currency,
+        "pay_in": format_amount(p.pay_in, p.currency),
+        "pay_out": format_amount(p.pay_out, p.currency),
+        "net": format_amount(p.net, p.currency),
+        "due": format_amount(view.due, p.currency),
+        "received": format_amount(view.received, p.currency),
+        "refunded": format_amount(view.refunded, p.currency),
+        "outstanding_pay_in": format_amount(view.outstanding, p.currency),
+    }
+
+
+def settlement_json(s: Settlement, cycle: Cycle) -> dict[str, Any]:
+    o = s.obligation
+    jurisdictions = cycle.rates.jurisdictions if cycle.rates else {}
+    base = cycle.rates.base if cycle.rates else o.currency
+    debtor_currency = jurisdictions.get(o.debtor_jurisdiction, o.currency)
+    creditor_currency = jurisdictions.get(o.creditor_jurisdiction, o.currency)
+    return {
+        "obligation_id": o.obligation_id,
+        "debtor_id": o.debtor_id,
+        "debtor_entity": o.debtor_jurisdiction,
+        "creditor_id": o.creditor_id,
+        "creditor_entity": o.creditor_jurisdiction,
+        "currency": o.currency,
+        "outstanding": format_amount(o.outstanding, o.currency),
+        "settled": format_amount(s.settled, o.currency),
+        "remaining": format_amount(s.remaining, o.currency),
+        "value": format_amount(s.value, base),
+        "settled_value": format_amount(s.settled_value, base),
+        "debtor_leg": leg_json(s.debtor_leg, debtor_currency),
+        "creditor_leg": leg_json(s.creditor_leg, creditor_currency),
+    }
+
+
+def leg_json(amount: int, currency: str) -> dict[str, str]:
+    return {"currency": currency, "amount": format_amount(amount, currency)}
+
+
+def refund_json(refund: Refund) -> dict[str, Any]:
+    return {
+        "participant_id": refund.participant_id,
+        "entity": refund.entity,
+        "currency": refund.currency,
+        "amount": format_amount(refund.amount, refund.currency),
+        "reason": refund.reason,
+    }
+
+
+def balance_json(entity: str, account: str, currency: str, balance: int) -> dict[str, str]:
+    return {
+        "entity": entity,
+        "account": account,
+        "currency": currency,
+        "balance": format_amount(balance, currency),
+    }
