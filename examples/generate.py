@@ -35,6 +35,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from clearing.domain.money import format_amount
+from clearing.domain.obligations import RECORD_COLUMNS
 
 SEED = 20261031
 MONTH = "2026-10"
@@ -60,19 +61,9 @@ RATES_DOCUMENT = {
     "as_of": "2026-10-31T15:00:00Z",
 }
 
-HEADER = (
-    "obligation_id",
-    "debtor_id",
-    "debtor_jurisdiction",
-    "creditor_id",
-    "creditor_jurisdiction",
-    "currency",
-    "amount",
-    "due_date",
-    "priority",
-    "sequence",
-    "hs_code",  # an extra column: ignored by `clearing net`, shows why a row has priority 0
-)
+#: The columns of OBLIGATIONS.csv, and one extra (ignored by `clearing net`) that shows why a
+#: row has priority 0.
+HEADER = (*RECORD_COLUMNS, "hs_code")
 
 PRIORITY_GOODS = 0
 OTHER_GOODS = 1

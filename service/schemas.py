@@ -64,17 +64,8 @@ class InvoiceIn(Strict):
     )
 
     def to_draft(self) -> InvoiceDraft:
-        return InvoiceDraft(
-            invoice_number=self.invoice_number,
-            importer_id=self.importer_id,
-            currency=self.currency,
-            amount=self.amount,
-            issue_date=self.issue_date,
-            due_date=self.due_date,
-            hs_code=self.hs_code,
-            description=self.description,
-            exporter_id=self.exporter_id,
-        )
+        """The draft the use cases take: the same fields, amounts still decimal strings."""
+        return InvoiceDraft(**self.model_dump())
 
 
 class InvoiceBatchIn(Strict):

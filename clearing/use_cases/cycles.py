@@ -140,10 +140,8 @@ def approve_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str, digest: 
         uow.cycles.add_approval(cycle.id, approval)
         changed = replace(cycle, approvals=(*cycle.approvals, approval))
         if not changed.missing_approvals:
-            changed = replace(changed, status=CycleStatus.APPROVED)
-            uow.cycles.save(changed)
-            if not uow.cycles.pay_ins_missing(changed.id):
-                changed = settle(uow, changed, principal)
+            approved = replace(changed, status=CycleStatus.APPROVED)
+            changed = save_and_settle_when_paid(uow, approved, principal)
         uow.commit()
     return changed
 
@@ -162,6 +160,14 @@ def reject_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str, reason: s
         uow.cycles.save(changed)
         uow.commit()
     return changed
+
+
+def save_and_settle_when_paid(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:
+    """Store the cycle and, when every pay-in is in, settle it (in the caller's transaction)."""
+    uow.cycles.save(cycle)
+    if uow.cycles.pay_ins_missing(cycle.id):
+        return cycle
+    return settle(uow, cycle, principal)
 
 
 def settle(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:

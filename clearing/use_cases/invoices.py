@@ -227,37 +227,42 @@ def confirm_invoice(
 
 
 def dispute_invoice(uow: UnitOfWork, principal: Principal, invoice_id: str, reason: str) -> Invoice:
-    principal.require(Role.TRADER)
-    reason = check_text(reason, "reason")
-    with uow:
-        invoice = _for_party(uow, principal, invoice_id, "importer", "dispute")
-        transition = require_transition(invoice, Action.DISPUTE)
-        changed = replace(invoice, status=transition.outcome(), dispute=Dispute({}, reason))
-        uow.invoices.save(changed, _event(invoice, changed, principal, reason))
-        uow.commit()
-    return changed
+    """The importer disputes the invoice, with a reason (shown to both sides)."""
+    return _side_exit(uow, principal, invoice_id, reason, Action.DISPUTE)
 
 
 def cancel_invoice(uow: UnitOfWork, principal: Principal, invoice_id: str, reason: str) -> Invoice:
-    principal.require(Role.TRADER)
-    reason = check_text(reason, "reason")
-    with uow:
-        invoice = _for_party(uow, principal, invoice_id, "exporter", "cancel")
-        transition = require_transition(invoice, Action.CANCEL)
-        changed = replace(invoice, status=transition.outcome())
-        uow.invoices.save(changed, _event(invoice, changed, principal, reason))
-        uow.commit()
-    return changed
+    """The exporter cancels the invoice before a cycle takes it."""
+    return _side_exit(uow, principal, invoice_id, reason, Action.CANCEL)
 
 
 def release_invoice(uow: UnitOfWork, principal: Principal, invoice_id: str, reason: str) -> Invoice:
     """An operator sends an invoice to conventional settlement outside the engine."""
-    principal.require(Role.OPERATOR)
+    return _side_exit(uow, principal, invoice_id, reason, Action.RELEASE)
+
+
+#: Who takes each side exit: the invoice's importer or exporter, or (``None``) an operator.
+_SIDE_EXIT_BY: dict[Action, str | None] = {
+    Action.DISPUTE: "importer",
+    Action.CANCEL: "exporter",
+    Action.RELEASE: None,
+}
+
+
+def _side_exit(
+    uow: UnitOfWork, principal: Principal, invoice_id: str, reason: str, action: Action
+) -> Invoice:
+    side = _SIDE_EXIT_BY[action]
+    principal.require(Role.TRADER if side else Role.OPERATOR)
     reason = check_text(reason, "reason")
     with uow:
-        invoice = _visible(principal, uow.invoices.get(invoice_id, for_update=True), invoice_id)
-        transition = require_transition(invoice, Action.RELEASE)
-        changed = replace(invoice, status=transition.outcome())
+        if side is None:
+            invoice = _visible(principal, uow.invoices.get(invoice_id, for_update=True), invoice_id)
+        else:
+            invoice = _for_party(uow, principal, invoice_id, side, action.value)
+        transition = require_transition(invoice, action)
+        dispute = Dispute({}, reason) if action is Action.DISPUTE else invoice.dispute
+        changed = replace(invoice, status=transition.outcome(), dispute=dispute)
         uow.invoices.save(changed, _event(invoice, changed, principal, reason))
         uow.commit()
     return changed

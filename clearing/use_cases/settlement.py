@@ -26,6 +26,7 @@ from clearing.use_cases.cycles import (
     get_cycle,
     locked_cycle,
     new_cycle_id,
+    save_and_settle_when_paid,
     settle,
     utc_now,
 )
@@ -85,10 +86,9 @@ def record_pay_in(
                 )
             ]
         )
-        changed = replace(cycle, status=CycleStatus.SETTLING)
-        uow.cycles.save(changed)
-        if not uow.cycles.pay_ins_missing(changed.id):
-            changed = settle(uow, changed, principal)
+        changed = save_and_settle_when_paid(
+            uow, replace(cycle, status=CycleStatus.SETTLING), principal
+        )
         uow.commit()
     return changed
 
@@ -286,43 +286,46 @@ def payment_instructions(
         names = uow.participants.get_many(
             [v.position.participant_id for v in views] + [r.participant_id for r in refunds]
         )
-    instructions: list[Instruction] = []
-    for view in views:
-        p = view.position
-        if entity is not None and p.jurisdiction != entity:
-            continue
-        who = names.get(p.participant_id)
-        direction = "pay_in" if p.net < 0 else "pay_out"
-        if p.net == 0:
-            continue
-        instructions.append(
-            Instruction(
-                p.jurisdiction,
-                p.participant_id,
-                who.name if who else "",
-                who.bank_account if who else None,
-                direction,
-                p.currency,
-                abs(p.net),
-                f"{cycle_id}/{p.participant_id}",
-            )
+
+    def instruction(
+        home: str, participant_id: str, direction: str, currency: str, amount: int, reference: str
+    ) -> Instruction:
+        who = names.get(participant_id)
+        return Instruction(
+            home,
+            participant_id,
+            who.name if who else "",
+            who.bank_account if who else None,
+            direction,
+            currency,
+            amount,
+            reference,
         )
-    for refund in refunds:
-        if entity is not None and refund.entity != entity:
-            continue
-        who = names.get(refund.participant_id)
-        instructions.append(
-            Instruction(
-                refund.entity,
-                refund.participant_id,
-                who.name if who else "",
-                who.bank_account if who else None,
-                "refund",
-                refund.currency,
-                refund.amount,
-                f"{cycle_id}/{refund.participant_id}/refund",
-            )
+
+    instructions = [
+        instruction(
+            p.jurisdiction,
+            p.participant_id,
+            "pay_in" if p.net < 0 else "pay_out",
+            p.currency,
+            abs(p.net),
+            f"{cycle_id}/{p.participant_id}",
         )
+        for p in (view.position for view in views)
+        if p.net != 0 and entity in (None, p.jurisdiction)
+    ]
+    instructions += [
+        instruction(
+            r.entity,
+            r.participant_id,
+            "refund",
+            r.currency,
+            r.amount,
+            f"{cycle_id}/{r.participant_id}/refund",
+        )
+        for r in refunds
+        if entity in (None, r.entity)
+    ]
     return instructions
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from clearing.adapters.persistence.copying import copy_rows
 from clearing.adapters.persistence.invoices import invoice_of_row
-from clearing.adapters.persistence.rows import in_scope, now
+from clearing.adapters.persistence.rows import from_row, in_scope, now, storable
 from clearing.adapters.persistence.tables import (
     CycleApprovalRow,
     CycleObligationRow,
@@ -229,20 +230,10 @@ class CycleRepository:
         ]
 
     def position(self, cycle_id: str, participant_id: str) -> Position | None:
-        if "\x00" in participant_id:  # PostgreSQL text cannot hold NUL: no such participant
+        if not storable(participant_id):
             return None
         row = self.session.get(CyclePositionRow, (cycle_id, participant_id))
-        if row is None:
-            return None
-        return Position(
-            row.participant_id,
-            row.entity,
-            row.currency,
-            row.pay_in,
-            row.pay_out,
-            row.pay_in_value,
-            row.pay_out_value,
-        )
+        return _position(row) if row is not None else None
 
     def pay_ins_missing(self, cycle_id: str) -> bool:
         """Whether any participant has received (pay-ins less refunds) less than it must pay in."""
@@ -275,18 +266,7 @@ class CycleRepository:
             .where(CyclePositionRow.cycle_id == cycle_id)
             .order_by(CyclePositionRow.entity, CyclePositionRow.participant_id)
         )
-        return [
-            Position(
-                r.participant_id,
-                r.entity,
-                r.currency,
-                r.pay_in,
-                r.pay_out,
-                r.pay_in_value,
-                r.pay_out_value,
-            )
-            for r in rows
-        ]
+        return [_position(row) for row in rows]
 
     # --- pay-ins and refunds ---
 
@@ -296,21 +276,7 @@ class CycleRepository:
         stamp = now()
         self.session.execute(
             insert(PayInRow),
-            [
-                {
-                    "id": p.id,
-                    "cycle_id": p.cycle_id,
-                    "participant_id": p.participant_id,
-                    "entity": p.entity,
-                    "currency": p.currency,
-                    "amount": p.amount,
-                    "bank_reference": p.bank_reference,
-                    "recorded_by": p.recorded_by,
-                    "carried_from": p.carried_from,
-                    "recorded_at": stamp,
-                }
-                for p in pay_ins
-            ],
+            [{**asdict(pay_in), "recorded_at": stamp} for pay_in in pay_ins],
         )
 
     def pay_ins(self, cycle_id: str) -> list[PayIn]:
@@ -319,20 +285,7 @@ class CycleRepository:
             .where(PayInRow.cycle_id == cycle_id)
             .order_by(PayInRow.recorded_at, PayInRow.id)
         )
-        return [
-            PayIn(
-                r.id,
-                r.cycle_id,
-                r.participant_id,
-                r.entity,
-                r.currency,
-                r.amount,
-                r.bank_reference,
-                r.recorded_by,
-                r.carried_from,
-            )
-            for r in rows
-        ]
+        return [from_row(PayIn, row) for row in rows]
 
     def bank_reference_used(self, cycle_id: str, entity: str, reference: str) -> bool:
         return (
@@ -352,28 +305,14 @@ class CycleRepository:
         stamp = now()
         self.session.execute(
             insert(RefundRow),
-            [
-                {
-                    "cycle_id": r.cycle_id,
-                    "participant_id": r.participant_id,
-                    "entity": r.entity,
-                    "currency": r.currency,
-                    "amount": r.amount,
-                    "reason": r.reason,
-                    "created_at": stamp,
-                }
-                for r in refunds
-            ],
+            [{**asdict(refund), "created_at": stamp} for refund in refunds],
         )
 
     def refunds(self, cycle_id: str) -> list[Refund]:
         rows = self.session.scalars(
             select(RefundRow).where(RefundRow.cycle_id == cycle_id).order_by(RefundRow.id)
         )
-        return [
-            Refund(r.cycle_id, r.participant_id, r.entity, r.currency, r.amount, r.reason)
-            for r in rows
-        ]
+        return [from_row(Refund, row) for row in rows]
 
     def received(self, cycle_id: str) -> dict[str, int]:
         """Money held for each participant in this cycle: pay-ins less refunds."""
@@ -558,3 +497,15 @@ def _cycle_values(cycle: Cycle) -> dict[str, Any]:
         "closed_at": cycle.closed_at,
         "settled_at": cycle.settled_at,
     }
+
+
+def _position(row: CyclePositionRow) -> Position:
+    return Position(
+        row.participant_id,
+        row.entity,
+        row.currency,
+        row.pay_in,
+        row.pay_out,
+        row.pay_in_value,
+        row.pay_out_value,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -190,25 +190,16 @@ def _integrity_message(error: IntegrityError) -> str:
     return "the invoice conflicts with stored data"
 
 
+#: The invoice's fields kept as they are, each in the column of the same name.
+_PLAIN_FIELDS = tuple(
+    f.name for f in fields(Invoice) if f.name not in ("status", "dispute", "rejection")
+)
+
+
 def _invoice_values(invoice: Invoice, stamp: datetime) -> dict[str, Any]:
     return {
-        "sequence": invoice.sequence,
-        "id": invoice.id,
-        "invoice_number": invoice.invoice_number,
-        "exporter_id": invoice.exporter_id,
-        "exporter_entity": invoice.exporter_entity,
-        "importer_id": invoice.importer_id,
-        "importer_entity": invoice.importer_entity,
-        "currency": invoice.currency,
-        "amount": invoice.amount,
-        "outstanding": invoice.outstanding,
-        "issue_date": invoice.issue_date,
-        "due_date": invoice.due_date,
-        "hs_code": invoice.hs_code,
-        "description": invoice.description,
+        **{name: getattr(invoice, name) for name in _PLAIN_FIELDS},
         "status": invoice.status.value,
-        "priority": invoice.priority,
-        "cycle_id": invoice.cycle_id,
         "dispute_fields": invoice.dispute.fields if invoice.dispute else None,
         "dispute_reason": invoice.dispute.reason if invoice.dispute else None,
         "rejection_rule": invoice.rejection.rule if invoice.rejection else None,
@@ -224,27 +215,11 @@ def _with_sequence(invoice: Invoice, sequence: int) -> Invoice:
 
 def invoice_of_row(row: InvoiceRow) -> Invoice:
     """The domain invoice of a stored row (an ORM row, or a plain row with its columns)."""
+    disputed = row.status == Status.DISPUTED.value
     return Invoice(
-        id=row.id,
-        invoice_number=row.invoice_number,
-        exporter_id=row.exporter_id,
-        exporter_entity=row.exporter_entity,
-        importer_id=row.importer_id,
-        importer_entity=row.importer_entity,
-        currency=row.currency,
-        amount=row.amount,
-        outstanding=row.outstanding,
-        issue_date=row.issue_date,
-        due_date=row.due_date,
-        hs_code=row.hs_code,
-        description=row.description,
+        **{name: getattr(row, name) for name in _PLAIN_FIELDS},
         status=Status(row.status),
-        priority=row.priority,
-        sequence=row.sequence,
-        cycle_id=row.cycle_id,
-        dispute=Dispute(row.dispute_fields or {}, row.dispute_reason or "")
-        if row.status == Status.DISPUTED.value
-        else None,
+        dispute=Dispute(row.dispute_fields or {}, row.dispute_reason or "") if disputed else None,
         rejection=Rejection(row.rejection_rule or "", row.rejection_reason or "")
         if row.rejection_rule
         else None,

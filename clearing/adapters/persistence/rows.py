@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, false, or_
 
 from clearing.domain.access import Scope
+
+Value = TypeVar("Value")
 
 
 def now() -> datetime:
@@ -32,3 +36,8 @@ def in_scope(
     if scope.participant_id is not None:
         return or_(*(participant == scope.participant_id for participant, _entity in parties))
     return false()
+
+
+def from_row(kind: type[Value], row: Any) -> Value:
+    """A domain value (a dataclass) from a row whose columns carry its fields' names."""
+    return kind(**{field.name: getattr(row, field.name) for field in fields(kind)})  # type: ignore[arg-type]

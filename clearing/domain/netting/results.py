@@ -11,21 +11,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from clearing.domain.money import format_amount
-from clearing.domain.obligations import Obligation, Policy
+from clearing.domain.obligations import RECORD_COLUMNS, Obligation, Policy
 from clearing.domain.rates import RateSet
 
-SNAPSHOT_COLUMNS = (
-    "obligation_id",
-    "debtor_id",
-    "debtor_jurisdiction",
-    "creditor_id",
-    "creditor_jurisdiction",
-    "currency",
-    "outstanding",
-    "due_date",
-    "priority",
-    "sequence",
-)
+#: The snapshot's columns: the obligation record's, with the amount as what is outstanding.
+SNAPSHOT_COLUMNS = tuple("outstanding" if c == "amount" else c for c in RECORD_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
