@@ -1,7 +1,8 @@
-"""The composition root: the one place that wires the storage adapters into the use cases.
+"""The composition root: the one place that wires the adapters into the use cases.
 
 The command line, the demo and the HTTP service all get their units of work here, on the
-database named by ``DATABASE_URL`` (an SQLite file in the working directory when unset).
+database named by ``DATABASE_URL`` (an SQLite file in the working directory when unset), and
+the HTTP service gets the file formats it offers for download here too.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from clearing.adapters.persistence.database import (
 from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from clearing.use_cases.ports import UnitOfWorkFactory
 
-#: The payment instructions file the shells offer for download (CSV, one line per payment).
-__all__ = ["instructions_csv", "ready_unit_of_work_factory", "unit_of_work_factory"]
+__all__ = [
+    "instructions_csv",
+    "ready_unit_of_work_factory",
+    "unit_of_work_factory",
+    "upgrade_database",
+]
 
 
 def unit_of_work_factory(url: str | None = None, *, pooled: bool = True) -> UnitOfWorkFactory:

@@ -31,7 +31,7 @@ from clearing.domain.errors import ClearingError, InvalidInput
 from clearing.domain.netting import NettingResult, net
 from clearing.domain.obligations import Policy
 from clearing.domain.payments import Debtor
-from clearing.entrypoints.tables import print_figures
+from clearing.entrypoints.terminal import print_figures
 from clearing.use_cases import audit, compliance, keys, participants
 from clearing.use_cases.ports import UnitOfWorkFactory
 

@@ -22,7 +22,7 @@ from clearing.domain.cycles import Cycle
 from clearing.domain.errors import ClearingError
 from clearing.domain.invoices import InvoiceDraft
 from clearing.domain.money import format_amount
-from clearing.entrypoints.tables import print_figures
+from clearing.entrypoints.terminal import print_figures
 from clearing.use_cases import audit, cycles, invoices, keys, participants, settlement
 from clearing.use_cases.ports import UnitOfWorkFactory
 
