@@ -44,141 +44,57 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import psycopg
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from clearing.adapters.persistence import cycles as cycle_persistence
 from clearing.adapters.persistence import ledger as ledger_persistence
 from clearing.adapters.persistence.cycles import CycleRepository
-from clearing.adapters.persistence.database import make_engine, upgrade
 from clearing.adapters.persistence.ledger import LedgerRepository
-from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from clearing.domain import ledger
-from clearing.domain.access import Principal
-from clearing.domain.compliance import default_rules, screen
-from clearing.domain.cycles import CycleStatus, PayIn, due_pay_in
-from clearing.domain.ledger import GENESIS_HASH, ChainedEntry
+from clearing.domain.cycles import Cycle, CycleStatus, PayIn, due_pay_in
+from clearing.domain.ledger import ChainedEntry
 from clearing.domain.money import format_amount
-from clearing.domain.netting import net
+from clearing.domain.netting import Position, net
 from clearing.domain.rates import RateSet
-from clearing.use_cases import cycles, keys, settlement
-from clearing.use_cases import participants as participants_use_cases
+from clearing.use_cases import cycles, settlement
 
-ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+from common import Phases, check, median, rates_document, stopwatch
+from cycle_world import World, build_world, invoice_rows, reset_run
+from database import (
+    default_admin_url,
+    new_database_name,
+    plain_url,
+    server_version,
+    throwaway_database,
+    timed_copy,
 )
-ENTITIES = {"CN": "CNY", "RU": "RUB"}
-RATES = {
-    "base": "CNY",
-    "jurisdictions": ENTITIES,
-    "rates": {"CNY": "1", "RUB": "0.0781", "USD": "7.10"},
-    "source": "benchmark",
-    "as_of": "2026-11-20T10:00:00Z",
-}
-#: Share of invoices owed by Chinese importers to Russian exporters (the rest run RU->CN).
-CN_TO_RU_SHARE = 0.75
-CURRENCY_SHARES = {"CNY": 0.5, "RUB": 0.3, "USD": 0.2}
-#: Median invoice in major units of its currency, by currency, and the lognormal spread.
-MEDIAN_MAJOR = {"CNY": 60_000, "RUB": 700_000, "USD": 8_000}
-SPREAD = 1.1
-HS_CODES = ("8471", "8517", "7208", "2709", "8703", "4011", "1201", "0303", "3004", "9018")
-ISSUE_DATE = date(2026, 10, 1)
-#: Zipf-like exponent of trader activity: a few large traders do most of the business.
-ACTIVITY_EXPONENT = 0.9
+
+ADMIN_URL = default_admin_url("BENCH_DATABASE_ADMIN_URL")
+RATES = rates_document(
+    {"CNY": "1", "RUB": "0.0781", "USD": "7.10"},
+    source="benchmark",
+    as_of="2026-11-20T10:00:00Z",
+)
 
 TARGET_END_TO_END_SECONDS = 20.0
 TARGET_POSTING_RATIO = 0.30
 
-INVOICE_COLUMNS = (
-    "id",
-    "invoice_number",
-    "exporter_id",
-    "exporter_entity",
-    "importer_id",
-    "importer_entity",
-    "currency",
-    "amount",
-    "outstanding",
-    "issue_date",
-    "due_date",
-    "hs_code",
-    "description",
-    "status",
-    "priority",
-    "created_at",
-    "updated_at",
-)
 POSTING_COLUMNS = ("seq", "line", "entity", "account", "currency", "amount")
-#: Tables a run fills; emptied (with journal triggers bypassed) before the next run.
-RUN_TABLES = (
-    "invoice_events",
-    "cycle_obligations",
-    "cycle_positions",
-    "cycle_approvals",
-    "pay_ins",
-    "refunds",
-    "journal_postings",
-    "journal_entries",
-    "cycles",
-    "invoices",
-)
 
 
-# --- timing -------------------------------------------------------------------------------------
-
-
-class Phases:
-    """Accumulates the wall time spent inside wrapped functions, by label."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.calls: dict[str, int] = defaultdict(int)
-        self.appended: list[ChainedEntry] = []
-        self._restore: list[tuple[Any, str, Any]] = []
-
-    def wrap(self, owner: Any, name: str, label: str | Callable[..., str]) -> None:
-        """Time every call of ``owner.name`` under ``label`` (or ``label(*args)``)."""
-        original = getattr(owner, name)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            key = label(*args) if callable(label) else label
-            if key == "posting":
-                self.appended.extend(args[1])
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds[key] += time.perf_counter() - started
-                self.calls[key] += 1
-
-        setattr(owner, name, timed)
-        self._restore.append((owner, name, original))
-
-    def reset(self) -> None:
-        self.seconds.clear()
-        self.calls.clear()
-        self.appended.clear()
-
-    def restore(self) -> None:
-        for owner, name, original in reversed(self._restore):
-            setattr(owner, name, original)
-        self._restore.clear()
+# --- instrumentation ----------------------------------------------------------------------------
 
 
 @contextmanager
 def instrumented() -> Iterator[Phases]:
+    """Time the steps of a close and a settlement inside the use cases, by label; keep the
+    entries posted to the journal."""
     phases = Phases()
     phases.wrap(cycles, "net", "netting")
     phases.wrap(CycleRepository, "eligible_invoices", "load eligible")
@@ -189,132 +105,15 @@ def instrumented() -> Iterator[Phases]:
     phases.wrap(ledger, "chain", "chain journal")
     phases.wrap(CycleRepository, "snapshot", "load snapshot")
     phases.wrap(CycleRepository, "positions", "load positions")
-    phases.wrap(LedgerRepository, "append", "posting")
+    phases.wrap(
+        LedgerRepository, "append", "posting", capture=lambda _repository, entries, *_: entries
+    )
     for persistence in (cycle_persistence, ledger_persistence):
         phases.wrap(persistence, "copy_rows", lambda _session, table, *_: f"COPY {table.name}")
     try:
         yield phases
     finally:
         phases.restore()
-
-
-def check(condition: bool, message: str) -> None:
-    """A sanity check of the run that survives ``python -O``."""
-    if not condition:
-        raise RuntimeError(message)
-
-
-def stopwatch() -> Callable[[], float]:
-    started = time.perf_counter()
-    return lambda: time.perf_counter() - started
-
-
-# --- the world ----------------------------------------------------------------------------------
-
-
-@dataclass
-class World:
-    url: str
-    engine: Engine
-    uows: SqlUnitOfWorkFactory
-    operators: dict[str, Principal]
-    participants: dict[str, list[str]]
-
-
-def plain_url(url: str) -> str:
-    """The URL as psycopg takes it (no SQLAlchemy driver suffix)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def build_world(url: str, participants: int) -> World:
-    engine = make_engine(url)
-    uows = SqlUnitOfWorkFactory(engine)
-    operators: dict[str, Principal] = {}
-    for code, currency in ENTITIES.items():
-        participants_use_cases.add_entity(uows(), code, currency)
-        _key, operators[code] = keys.create_key(uows(), "operator", entity=code)
-    ids: dict[str, list[str]] = {
-        code: [f"{code}-{index:010X}" for index in range(participants // len(ENTITIES))]
-        for code in ENTITIES
-    }
-    stamp = datetime.now(UTC)
-    with psycopg.connect(plain_url(url)) as connection, connection.cursor() as cursor:
-        with cursor.copy("COPY participants (id, entity, name, created_at) FROM STDIN") as copy:
-            for code, members in ids.items():
-                for number, participant_id in enumerate(members):
-                    copy.write_row((participant_id, code, f"{code} trader {number}", stamp))
-        connection.commit()
-    return World(url, engine, uows, operators, ids)
-
-
-def activity(rng: np.random.Generator, count: int, size: int) -> np.ndarray[Any, Any]:
-    """``size`` trader indexes in ``range(count)``, Zipf-like: a few trade a lot."""
-    weights = 1.0 / np.arange(1, count + 1) ** ACTIVITY_EXPONENT
-    order = rng.permutation(count)
-    return order[rng.choice(count, size=size, p=weights / weights.sum())]
-
-
-def invoice_rows(world: World, obligations: int, seed: int) -> list[tuple[Any, ...]]:
-    """A deterministic set of eligible invoices, as rows of :data:`INVOICE_COLUMNS`."""
-    rng = np.random.default_rng(seed)
-    cn, ru = world.participants["CN"], world.participants["RU"]
-    cn_owes = rng.random(obligations) < CN_TO_RU_SHARE
-    cn_pick = activity(rng, len(cn), obligations)
-    ru_pick = activity(rng, len(ru), obligations)
-    currencies = list(CURRENCY_SHARES)
-    currency_pick = rng.choice(len(currencies), size=obligations, p=list(CURRENCY_SHARES.values()))
-    spread = rng.lognormal(0.0, SPREAD, size=obligations)
-    days = rng.integers(0, 120, size=obligations)
-    hs_pick = rng.integers(0, len(HS_CODES), size=obligations)
-    priority = {code: screen(code, (), default_rules()).priority for code in HS_CODES}
-    stamp = datetime.now(UTC)
-    rows: list[tuple[Any, ...]] = []
-    for index in range(obligations):
-        currency = currencies[int(currency_pick[index])]
-        amount = max(100, int(MEDIAN_MAJOR[currency] * 100 * float(spread[index])))
-        china, russia = cn[int(cn_pick[index])], ru[int(ru_pick[index])]
-        importer, exporter = (china, russia) if cn_owes[index] else (russia, china)
-        hs_code = HS_CODES[int(hs_pick[index])]
-        rows.append(
-            (
-                f"inv_{seed:04d}_{index:09d}",
-                f"B{seed}-{index}",
-                exporter,
-                exporter[:2],
-                importer,
-                importer[:2],
-                currency,
-                amount,
-                amount,
-                ISSUE_DATE,
-                ISSUE_DATE + timedelta(days=int(days[index])),
-                hs_code,
-                "",
-                "eligible",
-                priority[hs_code],
-                stamp,
-                stamp,
-            )
-        )
-    return rows
-
-
-def reset_run(world: World, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Empty what a run filled (journal triggers bypassed), reset the head, COPY the invoices."""
-    with psycopg.connect(plain_url(world.url)) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            cursor.execute(f"TRUNCATE {', '.join(RUN_TABLES)} RESTART IDENTITY")
-            cursor.execute(
-                "UPDATE ledger_head SET seq = 0, hash = %s WHERE id = 1", (GENESIS_HASH,)
-            )
-            statement = f"COPY invoices ({', '.join(INVOICE_COLUMNS)}) FROM STDIN"
-            with cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        connection.commit()
-        connection.autocommit = True
-        connection.execute("VACUUM ANALYZE")
 
 
 # --- one run ------------------------------------------------------------------------------------
@@ -417,15 +216,7 @@ def run_once(world: World, rows: Sequence[tuple[Any, ...]], use_case_pay_ins: in
 
         elapsed = stopwatch()
         for position in one_by_one:
-            settlement.record_pay_in(
-                uows(),
-                operators[position.jurisdiction],
-                cycle.id,
-                position.participant_id,
-                position.currency,
-                format_amount(due_pay_in(position), position.currency),
-                f"BANK/{position.participant_id}",
-            )
+            pay_in_full(world, cycle.id, position)
         pay_in_use_case_s = elapsed()
 
         elapsed = stopwatch()
@@ -439,7 +230,7 @@ def run_once(world: World, rows: Sequence[tuple[Any, ...]], use_case_pay_ins: in
                         p.jurisdiction,
                         p.currency,
                         due_pay_in(p),
-                        f"BANK/{p.participant_id}",
+                        bank_reference(p),
                         operators[p.jurisdiction].id,
                     )
                     for p in in_bulk
@@ -450,19 +241,11 @@ def run_once(world: World, rows: Sequence[tuple[Any, ...]], use_case_pay_ins: in
 
         phases.reset()
         elapsed = stopwatch()
-        settled = settlement.record_pay_in(
-            uows(),
-            operators[last.jurisdiction],
-            cycle.id,
-            last.participant_id,
-            last.currency,
-            format_amount(due_pay_in(last), last.currency),
-            f"BANK/{last.participant_id}",
-        )
+        settled = pay_in_full(world, cycle.id, last)
         settle_s = elapsed()
         settle_phases = dict(phases.seconds)
         settle_calls = dict(phases.calls)
-        appended = list(phases.appended)
+        appended: list[ChainedEntry] = list(phases.captured)
     check(settled.status is CycleStatus.SETTLED, f"the last pay-in left it {settled.status}")
 
     with uows() as uow:
@@ -524,6 +307,23 @@ def run_once(world: World, rows: Sequence[tuple[Any, ...]], use_case_pay_ins: in
     )
 
 
+def bank_reference(position: Position) -> str:
+    return f"BANK/{position.participant_id}"
+
+
+def pay_in_full(world: World, cycle_id: str, position: Position) -> Cycle:
+    """Record the whole pay-in ``position`` owes through the use case, as its entity's operator."""
+    return settlement.record_pay_in(
+        world.uows(),
+        world.operators[position.jurisdiction],
+        cycle_id,
+        position.participant_id,
+        position.currency,
+        format_amount(due_pay_in(position), position.currency),
+        bank_reference(position),
+    )
+
+
 def raw_copy_seconds(url: str, rows: Sequence[tuple[Any, ...]]) -> float:
     """COPY ``rows`` into a scratch table with the columns and indexes of journal_postings, in
     one transaction (commit included), and return the time; the table is dropped after."""
@@ -540,24 +340,13 @@ def raw_copy_seconds(url: str, rows: Sequence[tuple[Any, ...]]) -> float:
                 "ALTER COLUMN id SET DEFAULT nextval('bench_postings_id_seq')"
             )
         connection.commit()
-        elapsed = stopwatch()
-        with connection.cursor() as cursor:
-            statement = f"COPY bench_postings ({', '.join(POSTING_COLUMNS)}) FROM STDIN"
-            with cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        connection.commit()
-        seconds = elapsed()
+        seconds = timed_copy(connection, "bench_postings", POSTING_COLUMNS, rows)
         connection.execute("DROP TABLE bench_postings")
         connection.commit()
     return seconds
 
 
 # --- reporting ----------------------------------------------------------------------------------
-
-
-def median(runs: Sequence[Run], value: Callable[[Run], float]) -> float:
-    return statistics.median(value(run) for run in runs)
 
 
 def report(runs: Sequence[Run]) -> bool:
@@ -676,39 +465,37 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    name = f"clearing_bench_{uuid.uuid4().hex[:12]}"
-    url = make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
+    name = new_database_name("clearing_bench")
     print(
         f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
         f"throwaway database {name}"
     )
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        version = admin.execute("SHOW server_version").fetchone()
-        admin.execute(f'CREATE DATABASE "{name}"')
-    print(f"PostgreSQL {version[0] if version else '?'}")
-    world: World | None = None
-    try:
-        upgrade(url)
-        elapsed = stopwatch()
-        world = build_world(url, args.participants)
-        rows = invoice_rows(world, args.obligations, args.seed)
-        print(f"setup: {args.participants:,} participants, invoices generated in {elapsed():.1f} s")
-        runs: list[Run] = []
-        for number in range(1, args.repeat + 1):
-            run = run_once(world, rows, args.use_case_pay_ins)
-            runs.append(run)
+    print(f"PostgreSQL {server_version(args.admin_url)}")
+    with throwaway_database(args.admin_url, name) as url:
+        world: World | None = None
+        try:
+            elapsed = stopwatch()
+            world = build_world(url, args.participants)
+            rows = invoice_rows(world, args.obligations, args.seed)
             print(
-                f"run {number}: close {run.close_s:.2f} s, settle {run.settle_s:.2f} s, "
-                f"end to end {run.end_to_end_s:.2f} s, "
-                f"{run.postings_per_s:,.0f} postings/s vs {run.copy_rows_per_s:,.0f} COPY rows/s "
-                f"(load average {os.getloadavg()[0]:.1f})"
+                f"setup: {args.participants:,} participants, "
+                f"invoices generated in {elapsed():.1f} s"
             )
-        met = report(runs)
-    finally:
-        if world is not None:
-            world.engine.dispose()
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            runs: list[Run] = []
+            for number in range(1, args.repeat + 1):
+                run = run_once(world, rows, args.use_case_pay_ins)
+                runs.append(run)
+                print(
+                    f"run {number}: close {run.close_s:.2f} s, settle {run.settle_s:.2f} s, "
+                    f"end to end {run.end_to_end_s:.2f} s, "
+                    f"{run.postings_per_s:,.0f} postings/s vs "
+                    f"{run.copy_rows_per_s:,.0f} COPY rows/s "
+                    f"(load average {os.getloadavg()[0]:.1f})"
+                )
+            met = report(runs)
+        finally:
+            if world is not None:
+                world.engine.dispose()
     return 0 if met else 1
 
 

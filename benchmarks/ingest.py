@@ -53,38 +53,26 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clearing.adapters.persistence.database import upgrade  # noqa: E402
 from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory  # noqa: E402
 from clearing.domain.access import Principal, Role  # noqa: E402
 from clearing.use_cases import keys, participants  # noqa: E402
 
-DEFAULT_ADMIN_URL = os.environ.get(
-    "TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+from common import check, stopwatch  # noqa: E402
+from database import (  # noqa: E402
+    INVOICE_COLUMNS,
+    default_admin_url,
+    new_database_name,
+    plain_url,
+    throwaway_database,
+    timed_copy,
 )
+
+DEFAULT_ADMIN_URL = default_admin_url("TEST_DATABASE_ADMIN_URL")
 BATCH_SIZE = 1000
 IMPORTERS = 100
 TARGET_RATIO = 0.20
 #: HS codes of the generated invoices: clean goods only, a third of them priority goods.
 HS_CODES = ("120190", "847130", "440710", "300490", "870323", "901890")
-COPY_COLUMNS = (
-    "id",
-    "invoice_number",
-    "exporter_id",
-    "exporter_entity",
-    "importer_id",
-    "importer_entity",
-    "currency",
-    "amount",
-    "outstanding",
-    "issue_date",
-    "due_date",
-    "hs_code",
-    "description",
-    "status",
-    "priority",
-    "created_at",
-    "updated_at",
-)
 
 
 @dataclass(frozen=True)
@@ -108,21 +96,6 @@ class Figure:
 
 
 # --- the throwaway database and the server --------------------------------------------------
-
-
-@contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    """A new database migrated to head, dropped afterwards."""
-    name = f"clearing_ingest_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def build_world(url: str) -> World:
@@ -199,19 +172,15 @@ def api_server(url: str) -> Iterator[str]:
 
 
 def empty_invoice_tables(url: str) -> None:
-    with psycopg.connect(_psycopg_url(url), autocommit=True) as connection:
+    with psycopg.connect(plain_url(url), autocommit=True) as connection:
         connection.execute("TRUNCATE invoice_events, invoices, idempotency_keys CASCADE")
         connection.execute("VACUUM ANALYZE invoices")
 
 
 def count_invoices(url: str) -> int:
-    with psycopg.connect(_psycopg_url(url)) as connection:
+    with psycopg.connect(plain_url(url)) as connection:
         row = connection.execute("SELECT count(*) FROM invoices").fetchone()
     return int(row[0]) if row else 0
-
-
-def _psycopg_url(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 # --- the invoices ---------------------------------------------------------------------------
@@ -297,13 +266,12 @@ def measure_api(
         payloads = [json.dumps(body).encode() for body in bodies]
     path = "/v1/invoices/batch" if batch else "/v1/invoices"
     empty_invoice_tables(world.url)
-    started = time.perf_counter()
+    elapsed = stopwatch()
     responses = post_all(base, world.trader_key, path, payloads, clients)
-    seconds = time.perf_counter() - started
+    seconds = elapsed()
     check_answers(responses, batch=batch)
     stored = count_invoices(world.url)
-    if stored != count:
-        raise RuntimeError(f"{stored} invoices stored, {count} expected")
+    check(stored == count, f"{stored} invoices stored, {count} expected")
     return seconds
 
 
@@ -319,17 +287,10 @@ def check_answers(responses: list[httpx.Response], *, batch: bool) -> None:
 def measure_copy(world: World, count: int, run: str) -> float:
     rows = copy_rows(world, invoice_bodies(world, count, run))
     empty_invoice_tables(world.url)
-    statement = f"COPY invoices ({', '.join(COPY_COLUMNS)}) FROM STDIN"
-    with psycopg.connect(_psycopg_url(world.url)) as connection:
-        started = time.perf_counter()
-        with connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-        connection.commit()
-        seconds = time.perf_counter() - started
+    with psycopg.connect(plain_url(world.url)) as connection:
+        seconds = timed_copy(connection, "invoices", INVOICE_COLUMNS, rows)
     stored = count_invoices(world.url)
-    if stored != count:
-        raise RuntimeError(f"{stored} rows copied, {count} expected")
+    check(stored == count, f"{stored} rows copied, {count} expected")
     return seconds
 
 
@@ -382,7 +343,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     arguments = parse_arguments(argv)
-    with throwaway_database(arguments.admin_url) as url:
+    with throwaway_database(arguments.admin_url, new_database_name("clearing_ingest")) as url:
         world = build_world(url)
         with api_server(url) as base:
             print(f"ingest on {make_url(url).render_as_string(hide_password=True)}", flush=True)

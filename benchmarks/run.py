@@ -47,15 +47,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -65,187 +58,33 @@ from rich.table import Table
 from scipy.optimize import linprog
 from scipy.sparse import csc_matrix
 
-from clearing.domain.money import exponent, format_amount
+from clearing.domain.money import format_amount
 from clearing.domain.netting import NettingResult, net
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
 
-Int64Array = npt.NDArray[np.int64]
+from common import BASE, JURISDICTIONS, collected, stopwatch
+from netting_instance import (
+    RATES,
+    Instance,
+    Int64Array,
+    generate_instance,
+    rate_fraction,
+    rates_document,
+    write_files,
+)
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (10_000, 100_000)
 DEFAULT_PARTICIPANTS = 100_000
 DEFAULT_SEED = 20261031
 
-JURISDICTIONS = {"CN": "CNY", "RU": "RUB"}
-BASE = "CNY"
-RATES = {"CNY": "1", "RUB": "0.0781", "USD": "7.10", "EUR": "7.72"}
-#: Share of invoices by currency (CNY and RUB dominate CN<->RU trade).
-CURRENCY_SHARES = {"CNY": 0.55, "RUB": 0.35, "USD": 0.07, "EUR": 0.03}
-#: Share of invoices in the CN->RU corridor, and median invoice value per corridor (CNY), so
-#: that CN->RU carries about 3.5 times the value of RU->CN (Heihe 2024: 24.44bn vs 6.91bn).
-CN_TO_RU_SHARE = 0.6
-MEDIAN_INVOICE_CNY = {("CN", "RU"): 300_000, ("RU", "CN"): 130_000}
-INVOICE_SPREAD = 1.0
-SMALLEST_INVOICE_FEN = 500_000
-LARGEST_INVOICE_FEN = 2_000_000_000
-PRIORITY_GOODS_SHARE = 0.3
-FIRST_DUE_DATE = date(2026, 10, 1)
-DUE_DATE_SPAN_DAYS = 92
 #: The LP optimum (a float) must equal the engine's settled value within this relative
 #: tolerance, and never differ by more than one minor unit on small instances.
 LP_TOLERANCE_RELATIVE = 1e-9
 
 #: Wide enough for the result table even when the output goes to a file or a pipe.
 CONSOLE = Console(width=None if sys.stdout.isatty() else 132)
-
-
-# --- the instance ---------------------------------------------------------------------------
-
-
-@dataclass
-class Instance:
-    """One generated snapshot as columns (amounts in minor units of their invoice currency)."""
-
-    size: int
-    obligation_id: list[str]
-    debtor_id: list[str]
-    debtor_jurisdiction: list[str]
-    creditor_id: list[str]
-    creditor_jurisdiction: list[str]
-    currency: list[str]
-    amount_minor: Int64Array
-    due_date: list[date]
-    priority: Int64Array
-    sequence: Int64Array
-
-    def obligations(self) -> list[Obligation]:
-        return [
-            Obligation(*row)
-            for row in zip(
-                self.obligation_id,
-                self.debtor_id,
-                self.debtor_jurisdiction,
-                self.creditor_id,
-                self.creditor_jurisdiction,
-                self.currency,
-                self.amount_minor.tolist(),
-                self.due_date,
-                self.priority.tolist(),
-                self.sequence.tolist(),
-                strict=True,
-            )
-        ]
-
-
-def rate_fraction(currency: str) -> Fraction:
-    """Base minor units per minor unit of ``currency``, exactly."""
-    return Fraction(Decimal(RATES[currency])) * Fraction(
-        10 ** exponent(BASE), 10 ** exponent(currency)
-    )
-
-
-def zipf_choice(rng: np.random.Generator, population: int, count: int) -> Int64Array:
-    """``count`` draws from ``range(population)`` with Zipf-like weights (few large traders)."""
-    weights = 1.0 / np.arange(1, population + 1) ** 0.9
-    weights = rng.permutation(weights)
-    choices: Int64Array = rng.choice(population, size=count, p=weights / weights.sum())
-    return choices
-
-
-def generate_instance(size: int, participants: int, seed: int) -> Instance:
-    """A deterministic CN<->RU instance of ``size`` obligations among ``participants`` traders."""
-    rng = np.random.default_rng([seed, size])
-    per_side = {"CN": participants // 2, "RU": participants - participants // 2}
-    participant_names = {
-        code: np.array([f"{code}-{number:06d}" for number in range(1, count + 1)], dtype=object)
-        for code, count in per_side.items()
-    }
-    cn_to_ru = rng.random(size) < CN_TO_RU_SHARE
-    debtor_side = np.where(cn_to_ru, "CN", "RU")
-    creditor_side = np.where(cn_to_ru, "RU", "CN")
-
-    debtor_id = np.empty(size, dtype=object)
-    creditor_id = np.empty(size, dtype=object)
-    median_fen = np.empty(size, dtype=np.float64)
-    for (source, target), median in MEDIAN_INVOICE_CNY.items():
-        mask = debtor_side == source
-        count = int(mask.sum())
-        debtor_id[mask] = participant_names[source][zipf_choice(rng, per_side[source], count)]
-        creditor_id[mask] = participant_names[target][zipf_choice(rng, per_side[target], count)]
-        median_fen[mask] = median * 100
-    value_fen = np.exp(rng.normal(np.log(median_fen), INVOICE_SPREAD))
-    value_fen = np.clip(value_fen, SMALLEST_INVOICE_FEN, LARGEST_INVOICE_FEN).astype(np.int64)
-
-    codes = list(CURRENCY_SHARES)
-    currency_index = rng.choice(len(codes), size=size, p=list(CURRENCY_SHARES.values()))
-    amount_minor = np.empty(size, dtype=np.int64)
-    for index, code in enumerate(codes):
-        mask = currency_index == index
-        factor = rate_fraction(code)  # invoice minor units = value / factor, rounded down
-        amount_minor[mask] = value_fen[mask] * factor.denominator // factor.numerator
-    dates = [FIRST_DUE_DATE + timedelta(days=offset) for offset in range(DUE_DATE_SPAN_DAYS)]
-    due_offsets = rng.integers(0, DUE_DATE_SPAN_DAYS, size=size)
-    priority = (rng.random(size) >= PRIORITY_GOODS_SHARE).astype(np.int64)
-    # Ids and sequence numbers in submission order; the snapshot itself is in shuffled order.
-    submission = np.arange(1, size + 1, dtype=np.int64)
-    shuffled = rng.permutation(size)
-    currency_names = np.array(codes, dtype=object)[currency_index]
-    return Instance(
-        size=size,
-        obligation_id=[f"OB-{number:08d}" for number in submission[shuffled].tolist()],
-        debtor_id=debtor_id[shuffled].tolist(),
-        debtor_jurisdiction=debtor_side[shuffled].tolist(),
-        creditor_id=creditor_id[shuffled].tolist(),
-        creditor_jurisdiction=creditor_side[shuffled].tolist(),
-        currency=currency_names[shuffled].tolist(),
-        amount_minor=amount_minor[shuffled],
-        due_date=[dates[offset] for offset in due_offsets[shuffled].tolist()],
-        priority=priority[shuffled],
-        sequence=submission[shuffled],
-    )
-
-
-def rates_document() -> dict[str, Any]:
-    return {
-        "base": BASE,
-        "jurisdictions": JURISDICTIONS,
-        "rates": RATES,
-        "source": "benchmarks/run.py",
-        "as_of": "2026-10-31T15:00:00Z",
-    }
-
-
-def write_files(instance: Instance, directory: Path) -> tuple[Path, Path]:
-    """Write the instance as OBLIGATIONS.csv and RATES.json (DESIGN §10)."""
-    obligations_path = directory / f"obligations-{instance.size}.csv"
-    rates_path = directory / "rates.json"
-    rates_path.write_text(json.dumps(rates_document()), encoding="utf-8")
-    header = (
-        "obligation_id,debtor_id,debtor_jurisdiction,creditor_id,creditor_jurisdiction,"
-        "currency,amount,due_date,priority,sequence"
-    )
-    # Every benchmark currency has two decimal places.
-    assert all(exponent(code) == 2 for code in RATES)
-    lines = [
-        f"{oid},{debtor},{dj},{creditor},{cj},{cur},{amount // 100}.{amount % 100:02d},"
-        f"{due.isoformat()},{priority},{sequence}"
-        for oid, debtor, dj, creditor, cj, cur, amount, due, priority, sequence in zip(
-            instance.obligation_id,
-            instance.debtor_id,
-            instance.debtor_jurisdiction,
-            instance.creditor_id,
-            instance.creditor_jurisdiction,
-            instance.currency,
-            instance.amount_minor.tolist(),
-            instance.due_date,
-            instance.priority.tolist(),
-            instance.sequence.tolist(),
-            strict=True,
-        )
-    ]
-    obligations_path.write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    return obligations_path, rates_path
 
 
 # --- the independent LP -----------------------------------------------------------------------
@@ -368,18 +207,11 @@ class Measurement:
         return abs(self.lp_optimum - self.settled_value) <= tolerance
 
 
-@contextmanager
-def collected() -> Iterator[None]:
-    """Start a timed step from a clean heap so earlier garbage is not charged to it."""
-    gc.collect()
-    yield
-
-
 def time_engine(obligations: list[Obligation], rates: RateSet) -> tuple[float, NettingResult]:
     with collected():
-        started = time.perf_counter()
+        elapsed = stopwatch()
         result = net(obligations, rates, Policy.FIFO)
-        return time.perf_counter() - started, result
+        return elapsed(), result
 
 
 def clearing_command() -> list[str]:
@@ -402,14 +234,14 @@ def time_cli(obligations_path: Path, rates_path: Path, output: Path) -> tuple[fl
         "--output",
         str(output),
     ]
-    started = time.perf_counter()
+    elapsed = stopwatch()
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
+    seconds = elapsed()
     if completed.returncode != 0:
         raise RuntimeError(f"clearing net failed ({completed.returncode}): {completed.stderr}")
     with open(output, encoding="utf-8") as handle:
         found = _DIGEST.search(handle.read(4096))
-    return elapsed, found.group(1) if found else ""
+    return seconds, found.group(1) if found else ""
 
 
 def measure(
@@ -464,9 +296,9 @@ def measure(
         for attempt in range(arguments.repeat):
             progress.update(task, description=f"{label}: LP {attempt + 1}/{arguments.repeat}")
             with collected():
-                started = time.perf_counter()
+                lp_elapsed = stopwatch()
                 optimum = solve_with_scipy(build_lp(instance, values))
-                measurement.lp_seconds.append(time.perf_counter() - started)
+                measurement.lp_seconds.append(lp_elapsed())
             measurement.lp_optimum = optimum
             progress.advance(task)
     progress.update(task, description=f"{label}: done", completed=steps)
