@@ -261,7 +261,8 @@ def _side_exit(
         else:
             invoice = _for_party(uow, principal, invoice_id, side, action.value)
         transition = require_transition(invoice, action)
-        dispute = Dispute({}, reason) if action is Action.DISPUTE else invoice.dispute
+        # Only a disputed invoice carries its dispute (as it is stored and shown).
+        dispute = Dispute({}, reason) if action is Action.DISPUTE else None
         changed = replace(invoice, status=transition.outcome(), dispute=dispute)
         uow.invoices.save(changed, _event(invoice, changed, principal, reason))
         uow.commit()

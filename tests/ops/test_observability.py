@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from service.app import create_app
 from service.observability import configure_logging
-from tests.ops.conftest import Pilot
+from tests.pilot import Pilot
 
 
 def test_metrics_count_requests_cycles_and_invoices_by_status(pilot: Pilot) -> None:

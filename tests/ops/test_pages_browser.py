@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from clearing.use_cases import cycles
 from service.app import create_app
-from tests.ops.conftest import Pilot
+from tests.pilot import Pilot
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 CHROMIUM_FLAGS = [

@@ -17,7 +17,7 @@ from clearing.adapters.files import payments
 from clearing.domain.errors import InvalidInput
 from clearing.entrypoints.cli import payment_file
 from clearing.use_cases import settlement
-from tests.ops.conftest import Pilot, settle
+from tests.pilot import Pilot, settle
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.09.xsd"
 NS = {"p": payments.PAIN_001_NAMESPACE}

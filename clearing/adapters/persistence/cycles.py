@@ -377,7 +377,7 @@ class CycleRepository:
         taken = select(CycleObligationRow.invoice_id).where(CycleObligationRow.cycle_id == cycle_id)
         self.session.execute(
             update(InvoiceRow)
-            .where(InvoiceRow.id.in_(taken))
+            .where(InvoiceRow.id.in_(taken), InvoiceRow.status.in_(take.source_values))
             .values(status=take.target.value, cycle_id=cycle_id, updated_at=stamp),
             execution_options={"synchronize_session": False},
         )

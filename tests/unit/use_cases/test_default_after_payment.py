@@ -7,7 +7,7 @@ import pytest
 from clearing.domain.errors import Conflict
 from clearing.domain.money import format_amount
 from clearing.use_cases import cycles, settlement
-from tests.ops.conftest import Pilot
+from tests.pilot import Pilot
 
 
 def test_a_payer_that_paid_in_full_cannot_be_declared_in_default(pilot: Pilot) -> None:

@@ -1,0 +1,338 @@
+"""The fake repositories of parties, keys, rules, idempotent answers, invoices, the journal and
+the counts: the semantics of their SQL namesakes in :mod:`clearing.adapters.persistence`."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from clearing.domain.access import Principal, Role
+from clearing.domain.compliance import Rule
+from clearing.domain.errors import Conflict
+from clearing.domain.idempotency import StoredAnswer
+from clearing.domain.invoices import Dispute, Invoice, InvoiceEvent, InvoiceFilter, Status
+from clearing.domain.ledger import ChainedEntry, stored_document
+from clearing.domain.parties import Entity, Participant
+from tests.fakes.tables import (
+    ApiKeyRow,
+    JournalRow,
+    Repository,
+    Tables,
+    as_json,
+    now,
+    refuse_unless,
+)
+
+# --- parties, keys, rules, idempotency ----------------------------------------------------------
+
+
+class FakeEntities(Repository):
+    def add(self, entity: Entity) -> None:
+        tables = self._write
+        if entity.code in tables.entities:
+            raise Conflict(f"entity {entity.code} exists already", field="code")
+        refuse_unless(2 <= len(entity.code) <= 8, "entities.code_length")
+        refuse_unless(
+            len(entity.currency) == 3 and entity.currency.upper() == entity.currency,
+            "entities.currency_iso",
+        )
+        tables.entities[entity.code] = entity
+
+    def get(self, code: str) -> Entity | None:
+        return self._read.entities.get(code)
+
+    def list(self) -> list[Entity]:
+        return [e for _code, e in sorted(self._read.entities.items())]
+
+
+class FakeParticipants(Repository):
+    def add(self, participant: Participant) -> None:
+        tables = self._write
+        refuse_unless(participant.id not in tables.participants, "participants primary key")
+        refuse_unless(participant.entity in tables.entities, "participants.entity -> entities")
+        tables.participants[participant.id] = participant
+
+    def get(self, participant_id: str) -> Participant | None:
+        return self._read.participants.get(participant_id)
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Participant]:
+        stored = self._read.participants
+        return {i: stored[i] for i in sorted(set(ids)) if i in stored}
+
+    def list(self, entity: str | None, after: str | None, limit: int) -> list[Participant]:
+        found = [
+            p
+            for p_id, p in sorted(self._read.participants.items())
+            if (entity is None or p.entity == entity) and (after is None or p_id > after)
+        ]
+        return found[:limit]
+
+
+class FakeApiKeys(Repository):
+    def add(self, principal: Principal, key_hash: str, key_prefix: str, label: str) -> None:
+        tables = self._write
+        refuse_unless(key_hash not in tables.api_keys, "api_keys.key_hash unique")
+        refuse_unless(
+            all(k.principal.id != principal.id for k in tables.api_keys.values()),
+            "api_keys primary key",
+        )
+        refuse_unless(
+            principal.entity is None or principal.entity in tables.entities,
+            "api_keys.entity -> entities",
+        )
+        refuse_unless(
+            principal.participant_id is None or principal.participant_id in tables.participants,
+            "api_keys.participant_id -> participants",
+        )
+        refuse_unless(
+            (principal.role is Role.TRADER) == (principal.participant_id is not None),
+            "api_keys.trader_has_participant",
+        )
+        refuse_unless(
+            principal.role not in (Role.TRADER, Role.OPERATOR) or principal.entity is not None,
+            "api_keys.bound_to_entity",
+        )
+        tables.api_keys[key_hash] = ApiKeyRow(principal, key_hash, key_prefix, label)
+
+    def by_hash(self, key_hash: str) -> Principal | None:
+        found = self._read.api_keys.get(key_hash)
+        return found.principal if found else None
+
+
+class FakeRules(Repository):
+    def list(self) -> list[Rule]:
+        return [rule for _key, rule in sorted(self._read.rules.items())]
+
+    def add(self, rule: Rule) -> None:
+        tables = self._write
+        key = (rule.kind.value, rule.value)
+        if key in tables.rules:
+            raise Conflict(f"rule {rule.name} exists already", field="value")
+        tables.rules[key] = rule
+
+    def remove(self, rule: Rule) -> bool:
+        return self._write.rules.pop((rule.kind.value, rule.value), None) is not None
+
+
+class FakeIdempotencyRecords(Repository):
+    def lock(self, principal_id: str, key: str) -> None:
+        """Nothing to wait for: one thread runs the use cases here."""
+
+    def get(self, principal_id: str, key: str) -> StoredAnswer | None:
+        found = self._read.idempotency.get((principal_id, key))
+        return StoredAnswer(found.request_hash, as_json(found.answer)) if found else None
+
+    def add(self, principal_id: str, key: str, answer: StoredAnswer) -> None:
+        tables = self._write
+        refuse_unless((principal_id, key) not in tables.idempotency, "idempotency primary key")
+        tables.idempotency[(principal_id, key)] = StoredAnswer(
+            answer.request_hash, as_json(answer.answer)
+        )
+
+
+# --- invoices -----------------------------------------------------------------------------------
+
+
+def as_stored(invoice: Invoice) -> Invoice:
+    """The invoice as its row gives it back: a dispute only while disputed, a rejection only
+    with a rule, dispute fields through JSON."""
+    dispute = invoice.dispute
+    rejection = invoice.rejection
+    return replace(
+        invoice,
+        dispute=Dispute(
+            as_json(dispute.fields) if dispute else {}, dispute.reason if dispute else ""
+        )
+        if invoice.status is Status.DISPUTED
+        else None,
+        rejection=rejection if rejection is not None and rejection.rule else None,
+    )
+
+
+def check_invoice(tables: Tables, invoice: Invoice) -> None:
+    """The invoice table's foreign keys and checks."""
+    for participant, entity in (
+        (invoice.exporter_id, invoice.exporter_entity),
+        (invoice.importer_id, invoice.importer_entity),
+    ):
+        refuse_unless(participant in tables.participants, "invoices -> participants")
+        refuse_unless(entity in tables.entities, "invoices -> entities")
+    refuse_unless(invoice.amount > 0, "invoices.amount_positive")
+    refuse_unless(0 <= invoice.outstanding <= invoice.amount, "invoices.outstanding_bounds")
+    refuse_unless(invoice.exporter_entity != invoice.importer_entity, "invoices.cross_border")
+    refuse_unless(invoice.issue_date <= invoice.due_date, "invoices.issued_before_due")
+
+
+def record_events(tables: Tables, events: Iterable[InvoiceEvent], at: datetime) -> None:
+    for event in events:
+        refuse_unless(event.invoice_id in tables.invoices, "invoice_events -> invoices")
+        details = as_json(event.details) if event.details is not None else None
+        tables.invoice_events.append(replace(event, details=details, at=at.isoformat()))
+
+
+class FakeInvoices(Repository):
+    def add_many(self, invoices: Sequence[Invoice], actor: str) -> list[Invoice]:
+        if not invoices:
+            return []
+        tables = self._write
+        stamp = now()
+        # The sequence numbers are taken first, and stay taken if the rows are refused.
+        numbered = [replace(i, sequence=next(self._uow.store.invoice_sequence)) for i in invoices]
+        numbers = {(i.exporter_id, i.invoice_number) for i in tables.invoices.values()}
+        ids = set(tables.invoices)
+        for invoice in numbered:  # one statement: all rows go in, or none
+            key = (invoice.exporter_id, invoice.invoice_number)
+            if key in numbers or invoice.id in ids:
+                raise Conflict(
+                    "an invoice with this number from this exporter exists already",
+                    field="invoice_number",
+                )
+            check_invoice(tables, invoice)
+            numbers.add(key)
+            ids.add(invoice.id)
+        tables.invoices.update((i.id, as_stored(i)) for i in numbered)
+        record_events(
+            tables,
+            (
+                InvoiceEvent(
+                    i.id, None, i.status.value, actor, i.rejection.reason if i.rejection else None
+                )
+                for i in numbered
+            ),
+            stamp,
+        )
+        return numbered
+
+    def get(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
+        return self._read.invoices.get(invoice_id)
+
+    def existing_numbers(self, exporter_id: str, numbers: Iterable[str]) -> set[str]:
+        wanted = set(numbers)
+        return {
+            i.invoice_number
+            for i in self._read.invoices.values()
+            if i.exporter_id == exporter_id and i.invoice_number in wanted
+        }
+
+    def save(self, invoice: Invoice, event: InvoiceEvent) -> None:
+        """Store a transition; the stored sequence is kept, whatever ``invoice`` carries."""
+        tables = self._write
+        before = tables.invoices.get(invoice.id)
+        if before is not None:
+            changed = replace(invoice, sequence=before.sequence)
+            check_invoice(tables, changed)
+            tables.invoices[invoice.id] = as_stored(changed)
+        record_events(tables, [event], now())
+
+    def add_events(self, events: Sequence[InvoiceEvent]) -> None:
+        record_events(self._write, events, now())
+
+    def history(self, invoice_id: str) -> list[InvoiceEvent]:
+        return [
+            replace(e, details=as_json(e.details) if e.details is not None else None)
+            for e in self._read.invoice_events
+            if e.invoice_id == invoice_id
+        ]
+
+    def list(self, filters: InvoiceFilter) -> list[Invoice]:
+        scope = filters.scope
+        found = [
+            invoice
+            for invoice in sorted(self._read.invoices.values(), key=lambda i: i.sequence)
+            if (filters.after_sequence is None or invoice.sequence > filters.after_sequence)
+            and (filters.status is None or invoice.status.value == filters.status)
+            and (filters.cycle_id is None or invoice.cycle_id == filters.cycle_id)
+            and (
+                scope.admits(invoice.exporter_id, invoice.exporter_entity)
+                or scope.admits(invoice.importer_id, invoice.importer_entity)
+            )
+        ]
+        return found[: filters.limit]
+
+
+# --- the ledger and the counts ------------------------------------------------------------------
+
+
+class FakeLedger(Repository):
+    """The journal: entries stored in their parts, read back as documents exactly as found."""
+
+    def head(self, *, for_update: bool = False) -> tuple[int, str]:
+        return self._read.head
+
+    def append(self, entries: Sequence[ChainedEntry]) -> int:
+        if not entries:
+            return 0
+        tables = self._write
+        count = 0
+        for c in entries:
+            refuse_unless(c.seq not in tables.journal, "journal_entries primary key")
+            refuse_unless(
+                all(row.hash != c.hash for row in tables.journal.values()),
+                "journal_entries.hash unique",
+            )
+            refuse_unless(c.entry.entity in tables.entities, "journal_entries -> entities")
+            postings = tuple((p.account, p.currency, p.amount) for p in c.entry.postings)
+            record = as_json(dict(c.entry.cycle)) if c.entry.cycle is not None else None
+            tables.journal[c.seq] = JournalRow(
+                c.seq,
+                c.entry.entity,
+                c.entry.cycle_id,
+                c.entry.kind,
+                record,
+                c.prev_hash,
+                c.hash,
+                postings,
+            )
+            count += len(postings)
+        tables.head = (entries[-1].seq, entries[-1].hash)
+        return count
+
+    def documents(
+        self, after: int = 0, limit: int | None = None, entity: str | None = None
+    ) -> list[dict[str, Any]]:
+        rows = [
+            row
+            for seq, row in sorted(self._read.journal.items())
+            if seq > after and (entity is None or row.entity == entity)
+        ]
+        return [_document(row) for row in (rows if limit is None else rows[:limit])]
+
+    def iterate_documents(self, batch: int = 500) -> Iterator[dict[str, Any]]:
+        after = 0
+        while True:
+            page = self.documents(after, batch)
+            if not page:
+                return
+            yield from page
+            after = page[-1]["seq"]
+
+    def balances(self, entity: str | None = None) -> dict[tuple[str, str, str], int]:
+        totals: dict[tuple[str, str, str], int] = defaultdict(int)
+        for row in self._read.journal.values():
+            if entity is None or row.entity == entity:
+                for account, currency, amount in row.postings:
+                    totals[(row.entity, account, currency)] += amount
+        return dict(sorted(totals.items()))
+
+    def count(self) -> int:
+        return len(self._read.journal)
+
+
+def _document(row: JournalRow) -> dict[str, Any]:
+    record = as_json(row.cycle_record) if row.cycle_record is not None else None
+    document = stored_document(
+        row.seq, row.entity, row.cycle_id, row.kind, row.postings, row.prev_hash, record
+    )
+    document["hash"] = row.hash
+    return document
+
+
+class FakeStats(Repository):
+    def cycles_by_status(self) -> dict[str, int]:
+        return dict(Counter(c.status.value for c in self._read.cycles.values()))
+
+    def invoices_by_status(self) -> dict[str, int]:
+        return dict(Counter(i.status.value for i in self._read.invoices.values()))

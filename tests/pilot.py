@@ -1,0 +1,107 @@
+"""A small pilot built through the use cases, on whatever unit of work it is given: the
+operations tests run it on PostgreSQL, the use-case tests on the in-memory fake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from clearing.domain.access import Principal, Role
+from clearing.domain.cycles import Cycle
+from clearing.domain.invoices import InvoiceDraft
+from clearing.domain.money import format_amount
+from clearing.use_cases import cycles, invoices, participants, settlement
+from clearing.use_cases import keys as keys_use_cases
+from clearing.use_cases.ports import UnitOfWorkFactory
+
+RATES = {
+    "base": "CNY",
+    "jurisdictions": {"CN": "CNY", "RU": "RUB"},
+    "rates": {"CNY": "1", "RUB": "0.0781", "USD": "7.10"},
+    "source": "test",
+    "as_of": "2026-11-20T10:00:00Z",
+}
+
+
+@dataclass
+class Pilot:
+    uows: UnitOfWorkFactory
+    keys: dict[str, str]
+    principals: dict[str, Principal]
+    cycle: Cycle
+
+
+def make_pilot(uows: UnitOfWorkFactory) -> Pilot:
+    """CN and RU, two traders each, four confirmed invoices and a proposed cycle."""
+    participants.add_entity(uows(), "CN", "CNY", "China clearing entity")
+    participants.add_entity(uows(), "RU", "RUB", "Russia clearing entity")
+    keys: dict[str, str] = {}
+    principals: dict[str, Principal] = {}
+    for name, role, entity in (
+        ("admin", Role.ADMIN, None),
+        ("auditor", Role.AUDITOR, None),
+        ("op-CN", Role.OPERATOR, "CN"),
+        ("op-RU", Role.OPERATOR, "RU"),
+    ):
+        keys[name], principals[name] = keys_use_cases.create_key(uows(), role, entity=entity)
+    for name, entity in (("cn1", "CN"), ("cn2", "CN"), ("ru1", "RU"), ("ru2", "RU")):
+        participant = participants.register_participant(
+            uows(),
+            principals["admin"],
+            name=f"Trader {name}",
+            entity=entity,
+            bank_account=f"{entity}0000000000{name[-1]}",
+        )
+        keys[name], principals[name] = keys_use_cases.create_key(
+            uows(), Role.TRADER, participant_id=participant.id
+        )
+    deals = [
+        ("ru1", "cn1", "RUB", "1000000.00"),
+        ("ru2", "cn2", "CNY", "52000.00"),
+        ("cn1", "ru2", "CNY", "30000.00"),
+        ("cn2", "ru1", "USD", "2000.00"),
+    ]
+    for number, (exporter, importer, currency, amount) in enumerate(deals, start=1):
+        invoice = invoices.submit_invoice(
+            uows(),
+            principals[exporter],
+            InvoiceDraft(
+                invoice_number=f"T-{number}",
+                importer_id=principals[importer].participant_id or "",
+                currency=currency,
+                amount=amount,
+                issue_date=date(2026, 11, 1),
+                due_date=date(2026, 12, 1),
+                hs_code="120190",
+                description="soybeans",
+            ),
+        )
+        invoices.confirm_invoice(uows(), principals[importer], invoice.id, currency, amount)
+    cycle = cycles.open_cycle(uows(), principals["op-CN"], "fifo")
+    cycles.set_rates(uows(), principals["op-CN"], cycle.id, dict(RATES))
+    cycle = cycles.close_cycle(uows(), principals["op-CN"], cycle.id)
+    return Pilot(uows, keys, principals, cycle)
+
+
+def settle(pilot: Pilot) -> Cycle:
+    """Approve for both entities and record every due pay-in."""
+    cycle = pilot.cycle
+    for entity in cycle.required_approvals:
+        assert cycle.digest is not None
+        cycle = cycles.approve_cycle(
+            pilot.uows(), pilot.principals[f"op-{entity}"], cycle.id, cycle.digest
+        )
+    views = settlement.cycle_positions(pilot.uows(), pilot.principals["auditor"], cycle.id)
+    for view in views:
+        if view.due:
+            p = view.position
+            cycle = settlement.record_pay_in(
+                pilot.uows(),
+                pilot.principals[f"op-{p.jurisdiction}"],
+                cycle.id,
+                p.participant_id,
+                p.currency,
+                format_amount(view.due, p.currency),
+                f"BANK-{p.participant_id}",
+            )
+    return cycle
