@@ -18,6 +18,12 @@ The rules:
   that was not matched; a fully matched obligation is settled in full.
 * **Ratios** (netting efficiency, liquidity saved) are decimal strings with six places, rounded
   half up.
+
+The array forms apply the same rules to whole columns. They work in signed 64-bit integers
+where the bounds prove every intermediate exact: an amount ``a`` scaled by ``N / D`` is computed
+as ``(a // D)·N + round_half_up((a % D)·N, D)``, which stays below ``2·N·D`` plus the largest
+quotient times ``N``; each function checks that bound for the actual column and factor (so per
+rate set) and otherwise falls back to exact Python integers. Both paths give the same numbers.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +39,11 @@ import numpy.typing as npt
 from clearing.domain.money import format_minor
 
 RATIO_PLACES = 6
+#: Every intermediate of the 64-bit path stays below this, so that two of them still add.
+SAFE_INT64 = 2**62
+
+#: A column of integers: ``int64`` when proven to fit, else ``object`` holding Python ints.
+Column = npt.NDArray[Any]
 
 
 def round_half_up(numerator: int, denominator: int) -> int:
@@ -108,3 +120,86 @@ def ratio(numerator: int, denominator: int) -> str:
     if denominator == 0:
         return format_minor(0, RATIO_PLACES)
     return format_minor(round_half_up(numerator * 10**RATIO_PLACES, denominator), RATIO_PLACES)
+
+
+# --- the same rules over columns ---------------------------------------------------------------
+
+
+def _quotient_fits(column: Column, multiplier: int, divisor: int) -> bool:
+    """Whether ``(column // divisor)·multiplier`` and ``2·(divisor - 1)·multiplier + divisor``
+    stay below :data:`SAFE_INT64` for this column (non-negative int64 values)."""
+    if column.dtype != np.int64 or multiplier >= SAFE_INT64 or divisor >= SAFE_INT64:
+        return False
+    top = int(column.max()) if len(column) else 0
+    return (top // divisor) * multiplier < SAFE_INT64 and (
+        2 * (divisor - 1) * multiplier + divisor < SAFE_INT64
+    )
+
+
+def exact(column: Column) -> npt.NDArray[np.object_]:
+    """The column as exact Python ints."""
+    if column.dtype == object:
+        return column
+    result: npt.NDArray[np.object_] = np.array(column.tolist(), dtype=object)
+    return result
+
+
+def scale_half_up(column: Column, numerator: int, denominator: int) -> Column:
+    """``round_half_up(a·numerator / denominator)`` for every ``a >= 0`` (the valuation rule)."""
+    if _quotient_fits(column, numerator, denominator):
+        quotient, remainder = np.divmod(column, denominator)
+        result: Column = quotient * numerator + (2 * remainder * numerator + denominator) // (
+            2 * denominator
+        )
+        return result
+    wide: Column = (2 * exact(column) * numerator + denominator) // (2 * denominator)
+    return wide
+
+
+def scale_parts(column: Column, numerator: int, denominator: int) -> tuple[Column, Column]:
+    """``a·numerator`` divided by ``denominator``, as floors and remainders, for every ``a >= 0``.
+
+    The floors round down (partial settlement in the invoice currency); floors and remainders
+    together are the quotas :func:`largest_remainder_parts` splits a total by.
+    """
+    if _quotient_fits(column, numerator, denominator):
+        quotient, remainder = np.divmod(column, denominator)
+        low_floor, low_remainder = np.divmod(remainder * numerator, denominator)
+        return quotient * numerator + low_floor, low_remainder
+    product = exact(column) * numerator
+    return product // denominator, product % denominator
+
+
+def largest_remainder_parts(total: int, floors: Column, remainders: Column) -> Column:
+    """Split ``total`` over quotas given as floors and remainders (see :func:`largest_remainder`):
+    the units left over go to the largest remainders, ties to the lower index."""
+    leftover = total - exact_sum(floors)
+    count = len(floors)
+    if leftover < 0 or leftover > count:
+        raise ArithmeticError(f"cannot split {total} over quotas summing to {exact_sum(floors)}")
+    parts = floors.copy()
+    if leftover:
+        parts[_descending_stable_order(remainders)[:leftover]] += 1
+    return parts
+
+
+def exact_sum(column: Column) -> int:
+    """The exact sum of non-negative integers: in 64 bits when it cannot overflow."""
+    if not len(column):
+        return 0
+    if column.dtype == np.int64 and int(column.max()) * len(column) < SAFE_INT64:
+        return int(column.sum())
+    return int(sum(column.tolist()))
+
+
+def group_sums(groups: npt.NDArray[np.intp], column: Column, size: int) -> list[int]:
+    """Exact sums of non-negative integers per group ``0 <= groups < size``."""
+    if column.dtype == np.int64 and (
+        not len(column) or int(column.max()) * len(column) < SAFE_INT64
+    ):
+        sums = np.zeros(size, dtype=np.int64)
+        np.add.at(sums, groups, column)
+        return [int(v) for v in sums.tolist()]
+    totals = np.zeros(size, dtype=object)
+    np.add.at(totals, groups, exact(column))
+    return [int(v) for v in totals.tolist()]

@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ENGINE = ROOT / "clearing"
 FRAMEWORKS = {"fastapi", "pydantic", "starlette", "uvicorn", "typer", "rich", "jinja2"}
 STORAGE = {"sqlalchemy", "alembic", "psycopg"}
-#: The third-party libraries the pure domain may use: arrays, the flow solver, currency data.
-DOMAIN_LIBRARIES = {"numpy", "ortools", "iso4217"}
+#: The third-party libraries the pure domain may use: arrays and columns, the flow solver,
+#: currency data.
+DOMAIN_LIBRARIES = {"numpy", "pyarrow", "ortools", "iso4217"}
 #: Standard-library modules that reach outside the process.
 INPUT_OUTPUT = {"os", "io", "pathlib", "socket", "subprocess", "shutil", "tempfile", "sqlite3"}
 INPUT_OUTPUT |= {"csv", "urllib", "http", "logging", "sys", "xml"}

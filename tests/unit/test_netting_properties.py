@@ -3,9 +3,12 @@ restatement of the rule (see ``oracles.py``) on generated instances (see ``strat
 
 from __future__ import annotations
 
+import hashlib
 import math
+import struct
 from collections import defaultdict
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from random import Random
@@ -15,7 +18,7 @@ from hypothesis import strategies as st
 
 from clearing.domain.canonical import canonical_json, sha256_hex
 from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, net
-from clearing.domain.netting.digest import digest_summary
+from clearing.domain.netting.digest import root_document
 from clearing.domain.obligations import Policy
 from clearing.domain.rates import RateSet
 from tests.unit.oracles import (
@@ -325,33 +328,68 @@ def test_shuffling_the_snapshot_changes_neither_the_result_nor_the_digest(
     assert again.digest == result.digest
 
 
+def _text(value: str) -> bytes:
+    encoded = value.encode("utf-8")
+    return struct.pack("<I", len(encoded)) + encoded
+
+
+def _leaf(columns: list[list[object]]) -> str:
+    """A leaf restated row by row: each column's values, column after column (docs/digest.md)."""
+    encoded = bytearray()
+    for column in columns:
+        for value in column:
+            if isinstance(value, str):
+                encoded += _text(value)
+            elif isinstance(value, date):
+                encoded += _text(value.isoformat())
+            else:
+                encoded += struct.pack("<q", value)
+    return hashlib.sha256(bytes(encoded)).hexdigest()
+
+
 @given(instances())
-def test_the_digest_is_the_sha256_of_the_canonical_json_of_the_run_and_nothing_else(
+def test_the_digest_is_the_root_of_its_corridor_and_position_leaves_and_nothing_else(
     instance: Instance,
 ) -> None:
     result = run(instance)
-    snapshot: dict[str, list[object]] = {
-        name: [getattr(o, name) for o in result.obligations] for name in SNAPSHOT_COLUMNS
-    }
-    snapshot["due_date"] = [o.due_date.isoformat() for o in result.obligations]
-    document = {
-        **digest_summary(
-            result.policy,
-            result.rates,
-            result.corridors,
-            result.jurisdictions,
-            result.positions,
-            result.metrics,
-        ),
-        "snapshot": snapshot,
-        "results": {
-            "value": list(result.values),
-            "settled_value": list(result.settled_values),
-            "settled": list(result.settled),
-            "debtor_leg": list(result.debtor_legs),
-            "creditor_leg": list(result.creditor_legs),
-        },
-    }
+    leaves: dict[str, str] = {}
+    for corridor in result.corridors:
+        rows = [
+            index
+            for index, o in enumerate(result.obligations)
+            if (o.debtor_jurisdiction, o.creditor_jurisdiction)
+            == (corridor.source, corridor.target)
+        ]
+        snapshot = [
+            [getattr(result.obligations[i], name) for i in rows] for name in SNAPSHOT_COLUMNS
+        ]
+        outcome = [
+            [column[i] for i in rows]
+            for column in (
+                result.values,
+                result.settled_values,
+                result.settled,
+                result.debtor_legs,
+                result.creditor_legs,
+            )
+        ]
+        leaves[f"corridor:{corridor.source}>{corridor.target}"] = _leaf(snapshot + outcome)
+    for code in sorted(result.rates.jurisdictions):
+        own = sorted(
+            (p for p in result.positions if p.jurisdiction == code),
+            key=lambda p: p.participant_id.encode("utf-8"),
+        )
+        if own:
+            leaves[f"positions:{code}"] = _leaf(
+                [
+                    [getattr(p, name) for p in own]
+                    for name in ("participant_id", "currency", "pay_in", "pay_out")
+                ]
+            )
+    document = root_document(
+        result.policy, result.rates, result.corridors, result.jurisdictions, result.metrics, leaves
+    )
+    assert document["version"] == 2
     assert result.digest == sha256_hex(canonical_json(document))
     assert len(result.digest) == 64
     # Free-text metadata (source, as_of) and rates of currencies nobody uses are not digested.

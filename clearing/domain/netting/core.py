@@ -8,90 +8,111 @@ Pure and deterministic (DESIGN §4). The steps:
 4. allocate each corridor's circulation to its obligations by policy;
 5. derive domestic legs so that in every jurisdiction pay-ins equal pay-outs to the minor unit;
 6. derive positions, totals, the carried imbalance and metrics;
-7. digest the canonical JSON of everything that determines the result.
+7. digest the run (version 2, :mod:`clearing.domain.netting.digest`).
 
-The hot loop works on columns (numpy arrays of Python ints where amounts could overflow 64 bits)
-in a canonical order, obligations sorted by id, so that input order never matters.
+The core works on columns (:class:`~clearing.domain.netting.columns.ObligationColumns`) in one
+canonical order, obligations sorted by id, so that input order never matters. Text is coded as
+integers (jurisdictions and currencies as their index in the sorted rate set, participants by
+Arrow's dictionary encoding); amounts are 64-bit integers wherever the rounding module proves the
+bounds, exact Python integers otherwise.
 """
 
 from __future__ import annotations
 
 import gc
-import itertools
-import operator
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from clearing.domain.errors import InvalidInput
 from clearing.domain.money import exponent
 from clearing.domain.netting import circulation
+from clearing.domain.netting.columns import ObligationColumns
 from clearing.domain.netting.digest import run_digest
 from clearing.domain.netting.results import (
-    SNAPSHOT_COLUMNS,
     CorridorTotal,
     JurisdictionTotal,
     Metrics,
     NettingResult,
     Position,
+    ResultColumns,
 )
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
 from clearing.domain.rounding import (
+    Column,
     conversion_factor,
+    exact,
+    exact_sum,
+    group_sums,
     largest_remainder,
+    largest_remainder_parts,
     ratio,
     round_half_up,
-    values_in_base,
+    scale_half_up,
+    scale_parts,
 )
 
-ObjectArray = npt.NDArray[np.object_]
 IntArray = npt.NDArray[np.int64]
+Indices = npt.NDArray[np.intp]
 
 
 def net(
-    obligations: Iterable[Obligation], rates: RateSet, policy: Policy | str = Policy.FIFO
+    obligations: ObligationColumns | Iterable[Obligation],
+    rates: RateSet,
+    policy: Policy | str = Policy.FIFO,
 ) -> NettingResult:
-    """Net a snapshot of obligations with a fixed rate set under ``policy``."""
+    """Net a snapshot of obligations (columns, or values) with a fixed rate set."""
+    columns = (
+        obligations
+        if isinstance(obligations, ObligationColumns)
+        else ObligationColumns.of(obligations)
+    )
     collecting = gc.isenabled()
-    # A run allocates millions of short-lived objects that form no reference cycles; letting
-    # the cyclic collector rescan them costs about a tenth of the time.
+    # A run allocates many short-lived objects that form no reference cycles; letting the
+    # cyclic collector rescan them costs time for nothing.
     gc.disable()
     try:
-        return _net(obligations, rates, _check_policy(policy))
+        return _net(columns, rates, _check_policy(policy))
     finally:
         if collecting:
             gc.enable()
 
 
-def _net(obligations: Iterable[Obligation], rates: RateSet, policy: Policy) -> NettingResult:
-    snapshot = sorted(obligations, key=operator.attrgetter("obligation_id"))
-    columns = _Columns.of(snapshot)
-    _validate(columns, rates)
-    used_rates = rates.restricted_to(set(columns.currency))
+def _net(unsorted: ObligationColumns, rates: RateSet, policy: Policy) -> NettingResult:
+    order: Indices = np.asarray(pc.sort_indices(unsorted.obligation_id), dtype=np.intp)
+    snapshot = unsorted.take(order)
+    _check_ids(snapshot)
+    codes = sorted(rates.jurisdictions)
+    debtor_side = _coded(snapshot.debtor_jurisdiction, codes, "debtor_jurisdiction")
+    creditor_side = _coded(snapshot.creditor_jurisdiction, codes, "creditor_jurisdiction")
+    _check_cross_border(snapshot, debtor_side, creditor_side)
+    currencies = sorted(pc.unique(snapshot.currency).to_pylist())
+    for currency in currencies:
+        exponent(currency)
+    missing = rates.missing(currencies)
+    if missing:
+        raise InvalidInput(f"no rate for currency {', '.join(missing)}", field="currency")
+    currency = _coded(snapshot.currency, currencies, "currency")
+    _check_outstanding(snapshot)
+    used_rates = rates.restricted_to(currencies)
     base_exponent = exponent(rates.base)
+    factors = [
+        conversion_factor(used_rates.rate(c), exponent(c), base_exponent) for c in currencies
+    ]
 
-    values = _value_all(columns, used_rates, base_exponent)
-    codes = sorted(used_rates.jurisdictions)
-    code_index = {code: index for index, code in enumerate(codes)}
-    debtor_side = np.fromiter(
-        map(code_index.__getitem__, columns.debtor_jurisdiction), np.int64, columns.size
-    )
-    creditor_side = np.fromiter(
-        map(code_index.__getitem__, columns.creditor_jurisdiction), np.int64, columns.size
-    )
+    values = _value_all(snapshot.outstanding, currency, factors)
     corridor = debtor_side * len(codes) + creditor_side
-    fifo_order = _fifo_order(columns, corridor)
-
     capacities = _corridor_sums(values, corridor, len(codes))
     flows = circulation.maximum_circulation(capacities)
+    fifo_order = _fifo_order(snapshot, corridor)
     settled_values = _allocate(values, corridor, fifo_order, flows, len(codes), policy)
     settled = _settled_in_invoice_currency(
-        columns, values, settled_values, used_rates, base_exponent
+        snapshot.outstanding, values, settled_values, currency, factors
     )
     debtor_legs, creditor_legs, totals = _legs(
         settled_values, debtor_side, creditor_side, codes, used_rates, base_exponent
@@ -105,30 +126,16 @@ def _net(obligations: Iterable[Obligation], rates: RateSet, policy: Policy) -> N
         JurisdictionTotal(code, used_rates.jurisdictions[code], totals[i], totals[i])
         for i, code in enumerate(codes)
     )
-    positions = _positions(
-        columns,
-        settled_values,
-        debtor_legs,
-        creditor_legs,
-        debtor_side,
-        creditor_side,
-        codes,
-        used_rates,
-    )
+    results = ResultColumns(values, settled_values, settled, debtor_legs, creditor_legs)
+    positions = _positions(snapshot, results, debtor_side, creditor_side, codes, used_rates)
     metrics = _metrics(values, settled_values, positions)
-
-    result_columns = {
-        "value": _ints(values),
-        "settled_value": _ints(settled_values),
-        "settled": _ints(settled),
-        "debtor_leg": _ints(debtor_legs),
-        "creditor_leg": _ints(creditor_legs),
-    }
     digest = run_digest(
         policy,
         used_rates,
-        {name: getattr(columns, name) for name in SNAPSHOT_COLUMNS},
-        result_columns,
+        snapshot,
+        results,
+        corridor,
+        codes,
         corridor_totals,
         jurisdiction_totals,
         positions,
@@ -138,12 +145,8 @@ def _net(obligations: Iterable[Obligation], rates: RateSet, policy: Policy) -> N
         digest=digest,
         policy=policy,
         rates=used_rates,
-        obligations=tuple(snapshot),
-        values=result_columns["value"],
-        settled_values=result_columns["settled_value"],
-        settled=result_columns["settled"],
-        debtor_legs=result_columns["debtor_leg"],
-        creditor_legs=result_columns["creditor_leg"],
+        snapshot=snapshot,
+        columns=results,
         corridors=corridor_totals,
         jurisdictions=jurisdiction_totals,
         positions=positions,
@@ -161,223 +164,224 @@ def _check_policy(policy: Policy | str) -> Policy:
         ) from None
 
 
-@dataclass(frozen=True, slots=True)
-class _Columns:
-    """The snapshot as columns, in obligation-id order."""
-
-    size: int
-    obligation_id: list[str]
-    debtor_id: list[str]
-    debtor_jurisdiction: list[str]
-    creditor_id: list[str]
-    creditor_jurisdiction: list[str]
-    currency: list[str]
-    outstanding: list[int]
-    due_date: list[date]
-    priority: list[int]
-    sequence: list[int]
-
-    @classmethod
-    def of(cls, snapshot: Sequence[Obligation]) -> _Columns:
-        def column(name: str) -> list[Any]:
-            return list(map(operator.attrgetter(name), snapshot))
-
-        return cls(len(snapshot), *(column(name) for name in SNAPSHOT_COLUMNS))
+# --- validation ----------------------------------------------------------------------------------
 
 
-def _validate(columns: _Columns, rates: RateSet) -> None:
-    ids = columns.obligation_id
-    for first, second in itertools.pairwise(ids):
-        if first == second:
+def _check_ids(snapshot: ObligationColumns) -> None:
+    ids = snapshot.obligation_id
+    if len(ids) > 1:
+        same = np.flatnonzero(np.asarray(pc.equal(ids[1:], ids[:-1]), dtype=bool))
+        if len(same):
+            first = ids[int(same[0])].as_py()
             raise InvalidInput(f"duplicate obligation id {first!r}", field="obligation_id")
-    if columns.size and not ids[0]:
+    if len(ids) and not ids[0].as_py():
         raise InvalidInput("an obligation id is empty", field="obligation_id")
-    known = set(rates.jurisdictions)
-    for name in ("debtor_jurisdiction", "creditor_jurisdiction"):
-        unknown = set(getattr(columns, name)) - known
-        if unknown:
-            raise InvalidInput(
-                f"jurisdiction {', '.join(sorted(unknown))} has no currency in the rate set",
-                field=name,
-            )
-    for index in np.flatnonzero(
-        np.asarray(columns.debtor_jurisdiction, dtype=object)
-        == np.asarray(columns.creditor_jurisdiction, dtype=object)
-    )[:1]:
+
+
+def _coded(column: pa.Array, labels: Sequence[str], field: str) -> IntArray:
+    """Each value's index in ``labels``; a value not among them is refused, naming ``field``."""
+    found = pc.index_in(column, value_set=pa.array(labels, pa.string()))
+    if found.null_count:
+        unknown = sorted(set(pc.filter(column, pc.is_null(found)).to_pylist()))
+        if field == "currency":
+            raise InvalidInput(f"no rate for currency {', '.join(unknown)}", field=field)
         raise InvalidInput(
-            f"obligation {ids[index]!r} lies inside one jurisdiction "
-            f"({columns.debtor_jurisdiction[index]}); only cross-border debts are netted",
+            f"jurisdiction {', '.join(unknown)} has no currency in the rate set", field=field
+        )
+    return np.asarray(found, dtype=np.int64)
+
+
+def _check_cross_border(
+    snapshot: ObligationColumns, debtor_side: IntArray, creditor_side: IntArray
+) -> None:
+    inside = np.flatnonzero(debtor_side == creditor_side)
+    if len(inside):
+        index = int(inside[0])
+        raise InvalidInput(
+            f"obligation {snapshot.obligation_id[index].as_py()!r} lies inside one jurisdiction "
+            f"({snapshot.debtor_jurisdiction[index].as_py()}); only cross-border debts are netted",
             field="creditor_jurisdiction",
         )
-    currencies = set(columns.currency)
-    for currency in sorted(currencies):
-        exponent(currency)
-    missing = rates.missing(currencies)
-    if missing:
-        raise InvalidInput(f"no rate for currency {', '.join(missing)}", field="currency")
-    if columns.size and min(columns.outstanding) <= 0:
-        index = int(np.argmin(np.asarray(columns.outstanding, dtype=object)))
+
+
+def _check_outstanding(snapshot: ObligationColumns) -> None:
+    outstanding = snapshot.outstanding
+    if len(outstanding) and outstanding.min() <= 0:
+        index = int(np.argmin(outstanding))
         raise InvalidInput(
-            f"obligation {ids[index]!r} has nothing outstanding", field="outstanding"
+            f"obligation {snapshot.obligation_id[index].as_py()!r} has nothing outstanding",
+            field="outstanding",
         )
 
 
-def _value_all(columns: _Columns, rates: RateSet, base_exponent: int) -> ObjectArray:
-    """Step 1: every obligation's value in base minor units."""
-    amounts = np.asarray(columns.outstanding, dtype=object)
-    values = np.empty(columns.size, dtype=object)
-    currency = np.asarray(columns.currency, dtype=object)
-    for code in sorted(set(columns.currency)):
-        factor = conversion_factor(rates.rate(code), exponent(code), base_exponent)
-        mask = currency == code
-        values[mask] = values_in_base(amounts[mask], factor)
+# --- steps 1 to 5 --------------------------------------------------------------------------------
+
+
+def _value_all(outstanding: Column, currency: IntArray, factors: Sequence[Any]) -> Column:
+    """Step 1: every obligation's value in base minor units (half up)."""
+    parts = [(np.flatnonzero(currency == code), factor) for code, factor in enumerate(factors)]
+    scaled = [
+        (rows, scale_half_up(outstanding[rows], factor.numerator, factor.denominator))
+        for rows, factor in parts
+    ]
+    wide = any(values.dtype == object for _, values in scaled)
+    values: Column = np.zeros(len(outstanding), dtype=object if wide else np.int64)
+    for rows, part in scaled:
+        values[rows] = exact(part) if wide else part
     return values
 
 
-def _fifo_order(columns: _Columns, corridor: IntArray) -> npt.NDArray[np.intp]:
-    """Indices grouped by corridor, then priority, due date, sequence, id (the canonical index)."""
-    due = np.fromiter(map(date.toordinal, columns.due_date), np.int64, columns.size)
-    priority = np.asarray(columns.priority, dtype=np.int64)
-    sequence = np.asarray(columns.sequence, dtype=np.int64)
-    identity = np.arange(columns.size, dtype=np.int64)
-    order: npt.NDArray[np.intp] = np.lexsort((identity, sequence, due, priority, corridor))
+def _fifo_order(snapshot: ObligationColumns, corridor: IntArray) -> Indices:
+    """Indices grouped by corridor, then priority, due date, sequence, id (the row index)."""
+    identity = np.arange(len(snapshot), dtype=np.int64)
+    order: Indices = np.lexsort(
+        (identity, snapshot.sequence, snapshot.due_date, snapshot.priority, corridor)
+    )
     return order
 
 
 def _corridor_sums(
-    values: ObjectArray, corridor: IntArray, jurisdiction_count: int
+    values: Column, corridor: IntArray, jurisdiction_count: int
 ) -> dict[tuple[int, int], int]:
     """Step 2: submitted value per corridor ``(debtor side, creditor side)``."""
-    sums: dict[tuple[int, int], int] = {}
-    for key in np.unique(corridor):
-        total = int(values[corridor == key].sum())
-        sums[divmod(int(key), jurisdiction_count)] = total
-    return sums
+    present = np.unique(corridor)
+    sums = group_sums(np.searchsorted(present, corridor).astype(np.intp), values, len(present))
+    return {
+        divmod(int(key), jurisdiction_count): total
+        for key, total in zip(present, sums, strict=True)
+    }
 
 
 def _allocate(
-    values: ObjectArray,
+    values: Column,
     corridor: IntArray,
-    fifo_order: npt.NDArray[np.intp],
+    fifo_order: Indices,
     flows: dict[tuple[int, int], int],
     jurisdiction_count: int,
     policy: Policy,
-) -> ObjectArray:
+) -> Column:
     """Step 4: each obligation's settled value (base minor units), never above its value."""
-    settled = np.zeros(len(values), dtype=object)
+    settled: Column = np.zeros(len(values), dtype=values.dtype)
     if not len(fifo_order):
         return settled
     boundaries = np.flatnonzero(np.diff(corridor[fifo_order])) + 1
     for group in np.split(fifo_order, boundaries):
-        side = divmod(int(corridor[group[0]]), jurisdiction_count)
-        flow = flows.get((side[0], side[1]), 0)
+        flow = flows.get(divmod(int(corridor[group[0]]), jurisdiction_count), 0)
         if flow == 0:
             continue
         group_values = values[group]
         if policy is Policy.FIFO:
+            # The group's sum is a corridor total, which the circulation keeps below 2**62.
             before = np.cumsum(group_values) - group_values
-            room = np.maximum(flow - before, 0)
-            settled[group] = np.minimum(group_values, room)
+            settled[group] = np.minimum(group_values, np.maximum(flow - before, 0))
         else:
-            settled[group] = largest_remainder(flow, group_values * flow, int(group_values.sum()))
+            # Pro rata multiplies a value by the flow: 128-bit products, so exact integers.
+            quotas = exact(group_values) * flow
+            shares = largest_remainder(flow, quotas, exact_sum(group_values))
+            settled[group] = shares if values.dtype == object else shares.astype(np.int64)
     return settled
 
 
 def _settled_in_invoice_currency(
-    columns: _Columns,
-    values: ObjectArray,
-    settled_values: ObjectArray,
-    rates: RateSet,
-    base_exponent: int,
-) -> ObjectArray:
+    outstanding: Column,
+    values: Column,
+    settled_values: Column,
+    currency: IntArray,
+    factors: Sequence[Any],
+) -> Column:
     """Step 5a: settled amount in the invoice currency: in full if fully matched, else rounded
     down from the settled base value."""
-    outstanding = np.asarray(columns.outstanding, dtype=object)
-    settled = np.zeros(columns.size, dtype=object)
     full = (settled_values == values) & (values > 0)
-    settled[full] = outstanding[full]
+    settled: Column = np.where(full, outstanding, 0)
+    if settled.dtype != outstanding.dtype:
+        settled = settled.astype(outstanding.dtype)
     partial = (settled_values > 0) & ~full
-    if partial.any():
-        currency = np.asarray(columns.currency, dtype=object)
-        for code in sorted(set(currency[partial])):
-            factor = conversion_factor(rates.rate(code), exponent(code), base_exponent)
-            mask = partial & (currency == code)
-            settled[mask] = settled_values[mask] * factor.denominator // factor.numerator
+    for code in np.unique(currency[partial]).tolist():
+        rows = np.flatnonzero(partial & (currency == code))
+        factor = factors[code]
+        # Base minor units -> minor units of the invoice currency: times den / num, down.
+        floors, _ = scale_parts(settled_values[rows], factor.denominator, factor.numerator)
+        if settled.dtype != floors.dtype:
+            settled = exact(settled)
+        settled[rows] = floors
     return settled
 
 
 def _legs(
-    settled_values: ObjectArray,
+    settled_values: Column,
     debtor_side: IntArray,
     creditor_side: IntArray,
     codes: Sequence[str],
     rates: RateSet,
     base_exponent: int,
-) -> tuple[ObjectArray, ObjectArray, list[int]]:
+) -> tuple[Column, Column, list[int]]:
     """Step 5b: domestic legs. In each jurisdiction the debtor legs and the creditor legs are
     split by largest remainder from one total, so pay-ins equal pay-outs exactly."""
-    debtor_legs = np.zeros(len(settled_values), dtype=object)
-    creditor_legs = np.zeros(len(settled_values), dtype=object)
+    debtor_legs: Column = np.zeros(len(settled_values), dtype=settled_values.dtype)
+    creditor_legs: Column = np.zeros(len(settled_values), dtype=settled_values.dtype)
     totals: list[int] = []
     for index, code in enumerate(codes):
         currency = rates.jurisdictions[code]
-        # Base minor units -> minor units of the jurisdiction's currency: multiply by den / num.
         factor = conversion_factor(rates.rate(currency), exponent(currency), base_exponent)
-        paying = np.flatnonzero(debtor_side == index)
-        receiving = np.flatnonzero(creditor_side == index)
-        paid_value = int(settled_values[paying].sum())
-        received_value = int(settled_values[receiving].sum())
+        paying = np.flatnonzero((debtor_side == index) & (settled_values > 0))
+        receiving = np.flatnonzero((creditor_side == index) & (settled_values > 0))
+        paid_value = exact_sum(settled_values[paying])
+        received_value = exact_sum(settled_values[receiving])
         if paid_value != received_value:
             raise ArithmeticError(
                 f"circulation broken in {code}: pays {paid_value}, receives {received_value}"
             )
+        # Base minor units -> minor units of the jurisdiction's currency: times den / num.
         total = round_half_up(paid_value * factor.denominator, factor.numerator)
-        debtor_legs[paying] = largest_remainder(
-            total, settled_values[paying] * factor.denominator, factor.numerator
-        )
-        creditor_legs[receiving] = largest_remainder(
-            total, settled_values[receiving] * factor.denominator, factor.numerator
-        )
+        for legs, rows in ((debtor_legs, paying), (creditor_legs, receiving)):
+            floors, remainders = scale_parts(
+                settled_values[rows], factor.denominator, factor.numerator
+            )
+            parts = largest_remainder_parts(total, floors, remainders)
+            if legs.dtype != parts.dtype:
+                parts = parts.astype(legs.dtype) if legs.dtype == np.int64 else exact(parts)
+            legs[rows] = parts
         totals.append(total)
     return debtor_legs, creditor_legs, totals
 
 
+# --- step 6 --------------------------------------------------------------------------------------
+
+
 def _positions(
-    columns: _Columns,
-    settled_values: ObjectArray,
-    debtor_legs: ObjectArray,
-    creditor_legs: ObjectArray,
+    snapshot: ObligationColumns,
+    results: ResultColumns,
     debtor_side: IntArray,
     creditor_side: IntArray,
     codes: Sequence[str],
     rates: RateSet,
 ) -> tuple[Position, ...]:
-    """Step 6: one net position per participant, from its legs (vectorised by participant)."""
-    touched = np.flatnonzero(settled_values > 0)
+    """One net position per participant with something settled, from its legs."""
+    touched = np.flatnonzero(results.settled_value > 0)
     if not len(touched):
         return ()
-    rows = touched.tolist()
-    payer_ids = _pick(columns.debtor_id, rows)
-    payee_ids = _pick(columns.creditor_id, rows)
-    index = {name: code for code, name in enumerate(dict.fromkeys(payer_ids + payee_ids))}
-    payer = np.fromiter(map(index.__getitem__, payer_ids), np.intp, len(rows))
-    payee = np.fromiter(map(index.__getitem__, payee_ids), np.intp, len(rows))
-    home = np.full(len(index), -1, dtype=np.int64)
+    rows = pa.array(touched, pa.int64())
+    parties = pc.dictionary_encode(
+        pa.concat_arrays([snapshot.debtor_id.take(rows), snapshot.creditor_id.take(rows)])
+    )
+    names: list[str] = parties.dictionary.to_pylist()
+    coded = np.asarray(parties.indices, dtype=np.intp)
+    payer, payee = coded[: len(touched)], coded[len(touched) :]
+    home = np.full(len(names), -1, dtype=np.int64)
     home[payer] = debtor_side[touched]
     home[payee] = creditor_side[touched]
-    for codes_of, sides in ((payer, debtor_side[touched]), (payee, creditor_side[touched])):
-        clash = np.flatnonzero(home[codes_of] != sides)
+    for party, sides in ((payer, debtor_side[touched]), (payee, creditor_side[touched])):
+        clash = np.flatnonzero(home[party] != sides)
         if len(clash):
-            name = list(index)[int(codes_of[clash[0]])]
+            name = names[int(party[clash[0]])]
             raise InvalidInput(
                 f"participant {name!r} appears in more than one jurisdiction", field="debtor_id"
             )
-    pay_in = _sum_by(payer, debtor_legs[touched], len(index))
-    pay_out = _sum_by(payee, creditor_legs[touched], len(index))
-    values = settled_values[touched]
-    pay_in_value = _sum_by(payer, values, len(index))
-    pay_out_value = _sum_by(payee, values, len(index))
-    names = list(index)
+    pay_in = group_sums(payer, results.debtor_leg[touched], len(names))
+    pay_out = group_sums(payee, results.creditor_leg[touched], len(names))
+    values = results.settled_value[touched]
+    pay_in_value = group_sums(payer, values, len(names))
+    pay_out_value = group_sums(payee, values, len(names))
     homes = [codes[h] for h in home.tolist()]
     order = sorted(range(len(names)), key=lambda k: (homes[k], names[k]))
     return tuple(
@@ -394,41 +398,18 @@ def _positions(
     )
 
 
-def _pick(values: Sequence[str], rows: list[int]) -> list[str]:
-    """``[values[i] for i in rows]``, in C."""
-    if len(rows) == 1:
-        return [values[rows[0]]]
-    return list(operator.itemgetter(*rows)(values))
-
-
-def _sum_by(groups: npt.NDArray[np.intp], amounts: ObjectArray, size: int) -> list[int]:
-    """Exact per-group sums of Python ints; in int64 when the total cannot overflow."""
-    if int(amounts.sum()) < 2**62:
-        sums = np.zeros(size, dtype=np.int64)
-        np.add.at(sums, groups, amounts.astype(np.int64))
-        return [int(v) for v in sums.tolist()]
-    exact = np.zeros(size, dtype=object)
-    np.add.at(exact, groups, amounts)
-    return [int(v) for v in exact.tolist()]
-
-
-def _metrics(
-    values: ObjectArray, settled_values: ObjectArray, positions: Sequence[Position]
-) -> Metrics:
-    submitted = int(values.sum()) if len(values) else 0
-    settled = int(settled_values.sum()) if len(settled_values) else 0
+def _metrics(values: Column, settled_values: Column, positions: Sequence[Position]) -> Metrics:
+    submitted = exact_sum(values)
+    settled = exact_sum(settled_values)
     gross = sum(p.pay_in_value + p.pay_out_value for p in positions)
-    net = sum(abs(p.pay_out_value - p.pay_in_value) for p in positions)
+    net_total = sum(abs(p.pay_out_value - p.pay_in_value) for p in positions)
     return Metrics(
         submitted_value=submitted,
         settled_value=settled,
-        obligations_settled=int(np.count_nonzero(settled_values > 0)) if len(values) else 0,
+        obligations_settled=int(np.count_nonzero(settled_values > 0)),
         netting_efficiency=ratio(settled, submitted),
-        domestic_liquidity_saved=ratio(gross - net, gross),
+        domestic_liquidity_saved=ratio(gross - net_total, gross),
     )
 
 
-def _ints(column: ObjectArray) -> list[int]:
-    """The column as a list of Python ints (an object array already holds them)."""
-    values: list[int] = column.tolist()
-    return values
+__all__ = ["net"]

@@ -1,68 +1,89 @@
-"""The digest of a netting run (DESIGN §4 step 7): SHA-256 of the canonical JSON of everything
-that determines the result — snapshot, rates, policy, result columns, totals and metrics."""
+"""The digest of a netting run, version 2 (DESIGN §4 step 7; the byte layout is docs/digest.md).
+
+Two levels: a leaf per corridor (its obligations' snapshot and result columns, in obligation-id
+order) and per jurisdiction (its positions, in participant-id order), each the SHA-256 of a
+binary encoding of its columns; and a root, the SHA-256 of the canonical JSON of the run's
+totals, metrics and the leaves' hashes. Columns are encoded from arrays, without building text
+per row: integers as little-endian signed 64-bit, text as UTF-8 with a 32-bit little-endian
+length before each value, dates as their ISO text.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date
+import hashlib
+from collections.abc import Sequence
 from typing import Any
 
-from clearing.domain.canonical import Encoded, canonical_json, column_json, digest_encoded
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from clearing.domain.canonical import canonical_json, sha256_hex
+from clearing.domain.errors import InvalidInput
 from clearing.domain.money import format_rate
+from clearing.domain.netting.columns import ObligationColumns
 from clearing.domain.netting.results import (
-    SNAPSHOT_COLUMNS,
     CorridorTotal,
     JurisdictionTotal,
     Metrics,
     Position,
+    ResultColumns,
 )
 from clearing.domain.obligations import Policy
 from clearing.domain.rates import RateSet
+
+VERSION = 2
+#: The columns of a corridor leaf, in order, and where each comes from.
+SNAPSHOT_TEXT = ("obligation_id", "debtor_id", "debtor_jurisdiction", "creditor_id")
+SNAPSHOT_TEXT_AFTER = ("creditor_jurisdiction", "currency")
+RESULT_INTEGERS = ("value", "settled_value", "settled", "debtor_leg", "creditor_leg")
 
 
 def run_digest(
     policy: Policy,
     rates: RateSet,
-    snapshot: Mapping[str, Sequence[Any]],
-    results: Mapping[str, list[int]],
+    snapshot: ObligationColumns,
+    results: ResultColumns,
+    corridor: npt.NDArray[np.int64],
+    codes: Sequence[str],
     corridors: Sequence[CorridorTotal],
     jurisdictions: Sequence[JurisdictionTotal],
     positions: Sequence[Position],
     metrics: Metrics,
 ) -> str:
-    """SHA-256 of the canonical JSON of the run; ``snapshot`` holds the
-    :data:`SNAPSHOT_COLUMNS` in obligation-id order (due dates as dates)."""
-    columns = {name: snapshot[name] for name in SNAPSHOT_COLUMNS}
-    iso: dict[date, str] = {}
-    columns["due_date"] = [
-        iso.get(d) or iso.setdefault(d, d.isoformat()) for d in snapshot["due_date"]
-    ]
-    small = digest_summary(policy, rates, corridors, jurisdictions, positions, metrics)
-    document: dict[str, Encoded] = {key: canonical_json(value) for key, value in small.items()}
-    document["snapshot"] = {name: column_json(column) for name, column in columns.items()}
-    document["results"] = {name: column_json(column) for name, column in results.items()}
-    return digest_encoded(document)
+    """The root digest. ``snapshot`` and ``results`` are in obligation-id order; ``corridor``
+    codes each row's corridor as ``debtor side · len(codes) + creditor side``."""
+    leaves: dict[str, str] = {}
+    for key in np.unique(corridor).tolist():
+        source, target = divmod(key, len(codes))
+        rows = np.flatnonzero(corridor == key)
+        leaves[f"corridor:{codes[source]}>{codes[target]}"] = corridor_leaf(snapshot, results, rows)
+    for code in codes:
+        own = [p for p in positions if p.jurisdiction == code]
+        if own:
+            leaves[f"positions:{code}"] = positions_leaf(own)
+    return sha256_hex(
+        canonical_json(root_document(policy, rates, corridors, jurisdictions, metrics, leaves))
+    )
 
 
-def digest_summary(
+def root_document(
     policy: Policy,
     rates: RateSet,
     corridors: Sequence[CorridorTotal],
     jurisdictions: Sequence[JurisdictionTotal],
-    positions: Sequence[Position],
     metrics: Metrics,
+    leaves: dict[str, str],
 ) -> dict[str, Any]:
-    """The digested members other than the per-obligation columns (amounts in minor units)."""
+    """What the root hashes (amounts in minor units). Rate source and ``as_of`` are left out."""
     return {
+        "version": VERSION,
         "base": rates.base,
         "policy": policy.value,
         "jurisdictions": dict(sorted(rates.jurisdictions.items())),
         "rates": {c: format_rate(r) for c, r in sorted(rates.rates.items())},
         "corridors": [[c.source, c.target, c.submitted, c.settled] for c in corridors],
         "totals": [[t.jurisdiction, t.currency, t.pay_in, t.pay_out] for t in jurisdictions],
-        "positions": [
-            [p.jurisdiction, p.participant_id, p.currency, p.pay_in, p.pay_out] for p in positions
-        ],
         "metrics": {
             "submitted_value": metrics.submitted_value,
             "settled_value": metrics.settled_value,
@@ -70,4 +91,103 @@ def digest_summary(
             "netting_efficiency": metrics.netting_efficiency,
             "domestic_liquidity_saved": metrics.domestic_liquidity_saved,
         },
+        "leaves": dict(sorted(leaves.items())),
     }
+
+
+def corridor_leaf(
+    snapshot: ObligationColumns, results: ResultColumns, rows: npt.NDArray[np.intp]
+) -> str:
+    """The hash of one corridor's rows (already in obligation-id order)."""
+    taken = pa.array(rows, pa.int64())
+    digest = hashlib.sha256()
+    for name in SNAPSHOT_TEXT + SNAPSHOT_TEXT_AFTER:
+        digest.update(encode_text(getattr(snapshot, name).take(taken)))
+    digest.update(encode_integers(snapshot.outstanding[rows]))
+    digest.update(encode_dates(snapshot.due_date[rows]))
+    digest.update(encode_integers(snapshot.priority[rows]))
+    digest.update(encode_integers(snapshot.sequence[rows]))
+    for name in RESULT_INTEGERS:
+        digest.update(encode_integers(getattr(results, name)[rows]))
+    return digest.hexdigest()
+
+
+def positions_leaf(positions: Sequence[Position]) -> str:
+    """The hash of one jurisdiction's positions."""
+    ordered = sorted(positions, key=lambda p: p.participant_id.encode("utf-8"))
+    digest = hashlib.sha256()
+    digest.update(encode_text(pa.array([p.participant_id for p in ordered], pa.string())))
+    digest.update(encode_text(pa.array([p.currency for p in ordered], pa.string())))
+    digest.update(encode_integers(np.array([p.pay_in for p in ordered], dtype=object)))
+    digest.update(encode_integers(np.array([p.pay_out for p in ordered], dtype=object)))
+    return digest.hexdigest()
+
+
+# --- encodings ----------------------------------------------------------------------------------
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def encode_integers(column: npt.NDArray[Any]) -> bytes:
+    """Little-endian signed 64-bit integers; a value outside that range is refused."""
+    if column.dtype == object:
+        if len(column) and (min(column) < _INT64_MIN or max(column) > _INT64_MAX):
+            raise InvalidInput(
+                "an amount or value exceeds the signed 64-bit range of the digest",
+                field="outstanding",
+            )
+        column = column.astype(np.int64)
+    return column.astype("<i8", copy=False).tobytes()
+
+
+def encode_text(column: pa.Array) -> bytes:
+    """Each value as its UTF-8 length (32-bit little-endian) and bytes, from Arrow's buffers."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    count = len(column)
+    if column.type != pa.string():
+        column = column.cast(pa.string())
+    _validity, offset_buffer, data_buffer = column.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype="<i4")[column.offset : column.offset + count + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    lengths = np.diff(offsets).astype("<u4")
+    out = np.empty(4 * count + end - start, dtype=np.uint8)
+    record_starts = offsets[:-1] - start + 4 * np.arange(count)
+    prefix = (record_starts[:, None] + np.arange(4)).ravel()
+    is_text = np.ones(len(out), dtype=bool)
+    is_text[prefix] = False
+    out[prefix] = lengths.view(np.uint8)
+    if data_buffer is not None and end > start:
+        out[is_text] = np.frombuffer(data_buffer, dtype=np.uint8)[start:end]
+    return out.tobytes()
+
+
+def encode_dates(days: npt.NDArray[np.int64]) -> bytes:
+    """Days since 1970-01-01 as ISO ``YYYY-MM-DD`` text, each with its length (10) before it."""
+    year, month, day = civil_from_days(days)
+    digits = np.empty((len(days), 14), dtype=np.uint8)
+    digits[:, 0:4] = np.frombuffer((10).to_bytes(4, "little"), dtype=np.uint8)
+    for column, (number, width) in zip((4, 9, 12), ((year, 4), (month, 2), (day, 2)), strict=True):
+        for place in range(width):
+            digits[:, column + width - 1 - place] = (number // 10**place) % 10 + ord("0")
+    digits[:, 8] = digits[:, 11] = ord("-")
+    return digits.tobytes()
+
+
+def civil_from_days(
+    days: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Year, month and day of the proleptic Gregorian calendar, from days since 1970-01-01
+    (H. Hinnant's ``civil_from_days``, in integers)."""
+    shifted = days + 719468
+    era = np.floor_divide(shifted, 146097)
+    day_of_era = shifted - era * 146097
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
+    ) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_index = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_index + 2) // 5 + 1
+    month = np.where(month_index < 10, month_index + 3, month_index - 9)
+    year = year_of_era + era * 400 + (month <= 2)
+    return year, month, day

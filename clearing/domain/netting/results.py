@@ -7,10 +7,15 @@ named beside them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy.typing as npt
 
 from clearing.domain.money import format_amount
+from clearing.domain.netting.columns import ObligationColumns
 from clearing.domain.obligations import RECORD_COLUMNS, Obligation, Policy
 from clearing.domain.rates import RateSet
 
@@ -134,18 +139,31 @@ class Figures:
 
 
 @dataclass(frozen=True)
+class ResultColumns:
+    """Per-obligation results, aligned with the snapshot's rows: ``value`` and
+    ``settled_value`` in base minor units, ``settled`` in the invoice currency, the legs in the
+    currencies of the debtor's and the creditor's jurisdictions. 64-bit integer arrays, or exact
+    Python ints in object arrays where the bounds did not allow 64 bits."""
+
+    value: npt.NDArray[Any]
+    settled_value: npt.NDArray[Any]
+    settled: npt.NDArray[Any]
+    debtor_leg: npt.NDArray[Any]
+    creditor_leg: npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
 class NettingResult:
-    """The outcome of one netting run. Per-obligation data is columnar, in obligation-id order."""
+    """The outcome of one netting run. Per-obligation data is columnar, in obligation-id order.
+
+    Two results are equal when their digests are: the digest covers every column.
+    """
 
     digest: str
     policy: Policy
     rates: RateSet
-    obligations: tuple[Obligation, ...]
-    values: Sequence[int]
-    settled_values: Sequence[int]
-    settled: Sequence[int]
-    debtor_legs: Sequence[int]
-    creditor_legs: Sequence[int]
+    snapshot: ObligationColumns = field(compare=False)
+    columns: ResultColumns = field(compare=False)
     corridors: tuple[CorridorTotal, ...]
     jurisdictions: tuple[JurisdictionTotal, ...]
     positions: tuple[Position, ...]
@@ -154,6 +172,31 @@ class NettingResult:
     @property
     def base(self) -> str:
         return self.rates.base
+
+    @cached_property
+    def obligations(self) -> tuple[Obligation, ...]:
+        """The snapshot as values (a convenience for reading; the core never builds them)."""
+        return tuple(self.snapshot.obligations())
+
+    @cached_property
+    def values(self) -> list[int]:
+        return _ints(self.columns.value)
+
+    @cached_property
+    def settled_values(self) -> list[int]:
+        return _ints(self.columns.settled_value)
+
+    @cached_property
+    def settled(self) -> list[int]:
+        return _ints(self.columns.settled)
+
+    @cached_property
+    def debtor_legs(self) -> list[int]:
+        return _ints(self.columns.debtor_leg)
+
+    @cached_property
+    def creditor_legs(self) -> list[int]:
+        return _ints(self.columns.creditor_leg)
 
     def settlement(self, index: int) -> Settlement:
         return Settlement(
@@ -167,7 +210,12 @@ class NettingResult:
 
     @property
     def figures(self) -> Figures:
-        return Figures(self.corridors, self.jurisdictions, self.metrics, len(self.obligations))
+        return Figures(self.corridors, self.jurisdictions, self.metrics, len(self.snapshot))
 
     def settlements(self) -> Iterator[Settlement]:
-        return (self.settlement(index) for index in range(len(self.obligations)))
+        return (self.settlement(index) for index in range(len(self.snapshot)))
+
+
+def _ints(column: npt.NDArray[Any]) -> list[int]:
+    values: list[int] = column.tolist()  # Python ints from either kind of array
+    return values

@@ -1,0 +1,107 @@
+"""A snapshot of obligations as columns: what the netting core reads (DESIGN §4).
+
+Text columns are Arrow string arrays (ids and codes; the core sorts and codes them in C), the
+rest numpy arrays: ``outstanding``, ``priority`` and ``sequence`` as signed 64-bit integers
+(``outstanding`` in minor units of ``currency``; an amount beyond 64 bits is kept as an exact
+Python int in an object array) and ``due_date`` as days since 1970-01-01. Readers build these
+straight from a CSV file or a database cursor; :meth:`ObligationColumns.of` builds them from
+:class:`~clearing.domain.obligations.Obligation` values, a convenience for small inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from clearing.domain.obligations import Obligation
+
+IntArray = npt.NDArray[np.int64]
+#: Day 0 of ``due_date``.
+EPOCH = date(1970, 1, 1)
+_EPOCH_ORDINAL = EPOCH.toordinal()
+TEXT_COLUMNS = (
+    "obligation_id",
+    "debtor_id",
+    "debtor_jurisdiction",
+    "creditor_id",
+    "creditor_jurisdiction",
+    "currency",
+)
+
+
+@dataclass(frozen=True)
+class ObligationColumns:
+    """One row per obligation, in any order (the core puts them in obligation-id order)."""
+
+    obligation_id: pa.Array
+    debtor_id: pa.Array
+    debtor_jurisdiction: pa.Array
+    creditor_id: pa.Array
+    creditor_jurisdiction: pa.Array
+    currency: pa.Array
+    outstanding: npt.NDArray[Any]
+    due_date: IntArray
+    priority: IntArray
+    sequence: IntArray
+
+    def __len__(self) -> int:
+        return len(self.obligation_id)
+
+    @classmethod
+    def of(cls, obligations: Iterable[Obligation]) -> ObligationColumns:
+        rows = list(obligations)
+
+        def text(name: str) -> pa.Array:
+            return pa.array([getattr(o, name) for o in rows], pa.string())
+
+        return cls(
+            **{name: text(name) for name in TEXT_COLUMNS},
+            outstanding=integers([o.outstanding for o in rows]),
+            due_date=np.fromiter(
+                (o.due_date.toordinal() - _EPOCH_ORDINAL for o in rows), np.int64, len(rows)
+            ),
+            priority=np.fromiter((o.priority for o in rows), np.int64, len(rows)),
+            sequence=np.fromiter((o.sequence for o in rows), np.int64, len(rows)),
+        )
+
+    def take(self, indices: npt.NDArray[np.intp]) -> ObligationColumns:
+        """The rows at ``indices``, in that order."""
+        arrow_indices = pa.array(indices, pa.int64())
+        return ObligationColumns(
+            **{name: getattr(self, name).take(arrow_indices) for name in TEXT_COLUMNS},
+            outstanding=self.outstanding[indices],
+            due_date=self.due_date[indices],
+            priority=self.priority[indices],
+            sequence=self.sequence[indices],
+        )
+
+    def obligations(self) -> Iterator[Obligation]:
+        """The rows as :class:`Obligation` values (for reading a result, not for netting)."""
+        texts = {name: getattr(self, name).to_pylist() for name in TEXT_COLUMNS}
+        due = self.due_date.tolist()
+        priority = self.priority.tolist()
+        sequence = self.sequence.tolist()
+        outstanding = self.outstanding.tolist()
+        for index in range(len(self)):
+            yield Obligation(
+                **{name: column[index] for name, column in texts.items()},
+                outstanding=int(outstanding[index]),
+                due_date=EPOCH + timedelta(days=due[index]),
+                priority=priority[index],
+                sequence=sequence[index],
+            )
+
+
+def integers(values: Sequence[int]) -> npt.NDArray[Any]:
+    """Signed 64-bit integers when every value fits, else exact Python ints (an object array)."""
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        exact: npt.NDArray[np.object_] = np.array([int(v) for v in values], dtype=object)
+        return exact
