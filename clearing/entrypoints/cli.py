@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from rich.progress import (
 
 from clearing.adapters.files import netting as files
 from clearing.adapters.files.journal import read_json_lines
+from clearing.adapters.files.obligations_columns import read_obligation_columns
+from clearing.adapters.files.result import result_json
 from clearing.domain import ledger
 from clearing.domain.access import Principal, Role
 from clearing.domain.compliance import RuleKind
@@ -55,7 +56,6 @@ app.add_typer(keys_app, name="keys", no_args_is_help=True)
 app.add_typer(rules_app, name="rules", no_args_is_help=True)
 
 EXIT_BAD_INPUT = 2
-READABLE_RESULT_SIZE = 5_000
 EXIT_VERIFY_FAILED = 1
 
 
@@ -86,29 +86,27 @@ def net_command(
     """Net a file of obligations with fixed rates, without any database."""
     try:
         rate_set = files.read_rates(rates)
-        snapshot = files.read_obligations(obligations, rate_set)
+        snapshot = read_obligation_columns(obligations, rate_set)
         result = net(snapshot, rate_set, policy)
+        document = result_json(result)
     except ClearingError as error:
         _fail(str(error))
-    document = files.result_document(result)
-    # Indented JSON is for reading; past a few thousand obligations the compact form is written
-    # by the C encoder, many times faster.
-    indent = 1 if len(result.obligations) <= READABLE_RESULT_SIZE else None
-    text = json.dumps(document, ensure_ascii=False, indent=indent) + "\n"
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(document)
+        sys.stdout.flush()
         return
-    _write_atomically(output, text)
+    _write_atomically(output, document)
     print_summary(result, Console())
     Console().print(f"Result written to {output}", highlight=False)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

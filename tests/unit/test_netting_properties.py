@@ -12,14 +12,17 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from random import Random
+from unittest.mock import patch
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clearing.domain import rounding
 from clearing.domain.canonical import canonical_json, sha256_hex
 from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, net
 from clearing.domain.netting.digest import root_document
-from clearing.domain.obligations import Policy
+from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
 from tests.unit.oracles import (
     corridor_capacities,
@@ -31,6 +34,8 @@ from tests.unit.oracles import (
     to_local,
 )
 from tests.unit.strategies import MODERATE_SCALES, Instance, instances
+
+DUE = date(2026, 12, 31)
 
 
 def run(instance: Instance) -> NettingResult:
@@ -426,3 +431,33 @@ def test_changing_any_obligation_changes_the_digest(
     obligations = list(instance.obligations)
     obligations[index] = changed
     assert net(obligations, instance.rates, instance.policy).digest != result.digest
+
+
+@given(instances())
+def test_the_64_bit_path_and_the_exact_integers_give_the_same_result(instance: Instance) -> None:
+    fast = run(instance)
+    # No bound can be proven under a limit of 1: every column goes through exact integers.
+    with patch.object(rounding, "SAFE_INT64", 1):
+        wide = run(instance)
+    assert wide.digest == fast.digest
+    assert wide.positions == fast.positions
+    for name in ("value", "settled_value", "settled", "debtor_leg", "creditor_leg"):
+        assert getattr(wide.columns, name).tolist() == getattr(fast.columns, name).tolist()
+
+
+def test_amounts_of_the_edge_limit_at_an_eight_place_rate_net_alike_both_ways() -> None:
+    rates = RateSet(
+        "CNY",
+        {"CN": "CNY", "RU": "RUB"},
+        {"CNY": Decimal(1), "RUB": Decimal("0.07812345")},
+    )
+    obligations = [
+        Obligation(f"o{n}", f"RU-{n % 3}", "RU", f"CN-{n % 2}", "CN", "RUB", 10**14 - n, DUE)
+        for n in range(5)
+    ] + [Obligation("back", "CN-9", "CN", "RU-9", "RU", "CNY", 10**14, DUE)]
+    fast = net(obligations, rates)
+    with patch.object(rounding, "SAFE_INT64", 1):
+        wide = net(obligations, rates)
+    assert wide.digest == fast.digest
+    assert fast.columns.value.dtype == np.int64
+    assert wide.columns.value.dtype == object

@@ -191,8 +191,9 @@ def _parse_row(
     )
 
 
-def result_document(result: NettingResult) -> dict[str, Any]:
-    """The ``RESULT.json`` object of DESIGN §10 (amounts as decimal strings in major units)."""
+def result_document(result: NettingResult, *, with_obligations: bool = True) -> dict[str, Any]:
+    """The ``RESULT.json`` object of DESIGN §10 (amounts as decimal strings in major units);
+    without the per-obligation array when the caller writes that from columns."""
     base = result.base
     jurisdiction_currency = result.rates.jurisdictions
     metrics = result.metrics
@@ -206,7 +207,9 @@ def result_document(result: NettingResult) -> dict[str, Any]:
         "carried_value": format_amount(metrics.carried_value, base),
         "corridors": [c.to_json(base) for c in result.corridors],
         "jurisdictions": [t.to_json() for t in result.jurisdictions],
-        "obligations": [
+        "obligations": []
+        if not with_obligations
+        else [
             {
                 "obligation_id": s.obligation.obligation_id,
                 "currency": s.obligation.currency,
