@@ -382,19 +382,25 @@ def _positions(
     values = results.settled_value[touched]
     pay_in_value = group_sums(payer, values, len(names))
     pay_out_value = group_sums(payee, values, len(names))
-    homes = [codes[h] for h in home.tolist()]
-    order = sorted(range(len(names)), key=lambda k: (homes[k], names[k]))
+    # Order by (jurisdiction, participant id): the names' rank comes from one sort in Arrow.
+    name_rank = np.empty(len(names), dtype=np.int64)
+    name_rank[np.asarray(pc.sort_indices(parties.dictionary), dtype=np.intp)] = np.arange(
+        len(names)
+    )
+    order = np.lexsort((name_rank, home)).tolist()
+    homes = [codes[h] for h in home[order].tolist()]
+    currencies = {code: rates.jurisdictions[code] for code in codes}
     return tuple(
-        Position(
-            participant_id=names[k],
-            jurisdiction=homes[k],
-            currency=rates.jurisdictions[homes[k]],
-            pay_in=pay_in[k],
-            pay_out=pay_out[k],
-            pay_in_value=pay_in_value[k],
-            pay_out_value=pay_out_value[k],
+        map(
+            Position,
+            [names[k] for k in order],
+            homes,
+            [currencies[h] for h in homes],
+            [pay_in[k] for k in order],
+            [pay_out[k] for k in order],
+            [pay_in_value[k] for k in order],
+            [pay_out_value[k] for k in order],
         )
-        for k in order
     )
 
 

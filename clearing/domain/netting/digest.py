@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from clearing.domain.canonical import canonical_json, sha256_hex
 from clearing.domain.errors import InvalidInput
@@ -113,8 +114,9 @@ def corridor_leaf(
 
 
 def positions_leaf(positions: Sequence[Position]) -> str:
-    """The hash of one jurisdiction's positions."""
-    ordered = sorted(positions, key=lambda p: p.participant_id.encode("utf-8"))
+    """The hash of one jurisdiction's positions, given in participant-id order (code point
+    order, which is UTF-8 byte order)."""
+    ordered = positions
     digest = hashlib.sha256()
     digest.update(encode_text(pa.array([p.participant_id for p in ordered], pa.string())))
     digest.update(encode_text(pa.array([p.currency for p in ordered], pa.string())))
@@ -141,25 +143,25 @@ def encode_integers(column: npt.NDArray[Any]) -> bytes:
 
 
 def encode_text(column: pa.Array) -> bytes:
-    """Each value as its UTF-8 length (32-bit little-endian) and bytes, from Arrow's buffers."""
+    """Each value as its UTF-8 length (32-bit little-endian) and bytes, joined in Arrow."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
-    count = len(column)
     if column.type != pa.string():
         column = column.cast(pa.string())
-    _validity, offset_buffer, data_buffer = column.buffers()
-    offsets = np.frombuffer(offset_buffer, dtype="<i4")[column.offset : column.offset + count + 1]
-    start, end = int(offsets[0]), int(offsets[-1])
-    lengths = np.diff(offsets).astype("<u4")
-    out = np.empty(4 * count + end - start, dtype=np.uint8)
-    record_starts = offsets[:-1] - start + 4 * np.arange(count)
-    prefix = (record_starts[:, None] + np.arange(4)).ravel()
-    is_text = np.ones(len(out), dtype=bool)
-    is_text[prefix] = False
-    out[prefix] = lengths.view(np.uint8)
-    if data_buffer is not None and end > start:
-        out[is_text] = np.frombuffer(data_buffer, dtype=np.uint8)[start:end]
-    return out.tobytes()
+    count = len(column)
+    if not count:
+        return b""
+    lengths = np.asarray(pc.binary_length(column), dtype="<u4")
+    prefixes = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(4), count, [None, pa.py_buffer(lengths.tobytes())]
+    ).cast(pa.binary())
+    joined = pc.binary_join_element_wise(prefixes, column.cast(pa.binary()), b"")
+    _validity, offset_buffer, data_buffer = joined.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype="<i4")
+    start = int(offsets[joined.offset])
+    end = int(offsets[joined.offset + count])
+    encoded: bytes = data_buffer.to_pybytes()[start:end]
+    return encoded
 
 
 def encode_dates(days: npt.NDArray[np.int64]) -> bytes:
