@@ -43,7 +43,9 @@ def verify(uow: UnitOfWork, principal: Principal | None = None) -> ledger.Verifi
         stored = uow.ledger.balances()
         cycles = _all_cycles(uow)
         snapshots = {
-            c.id: uow.cycles.snapshot(c.id) for c in cycles if c.status is CycleStatus.SETTLED
+            c.id: uow.cycles.snapshot_columns(c.id)
+            for c in cycles
+            if c.status is CycleStatus.SETTLED
         }
     report = ledger.verify_journal(documents, expected_head=head, stored_balances=stored)
     problems = list(report.problems)

@@ -174,7 +174,7 @@ def settle(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:
     """All pay-ins are in: re-net the snapshot to prove the digest, post the ledger, apply the
     result to the invoices and mark the cycle settled (in the caller's transaction)."""
     assert cycle.rates is not None
-    result = net(uow.cycles.snapshot(cycle.id), cycle.rates, cycle.policy)
+    result = net(uow.cycles.snapshot_columns(cycle.id), cycle.rates, cycle.policy)
     if result.digest != cycle.digest:
         raise Conflict(f"cycle {cycle.id} no longer nets to its approved digest; not settling")
     entries = ledger.cycle_entries(result, cycle.id)

@@ -15,7 +15,7 @@ from clearing.domain.cycles import Approval, Cycle, PayIn, Refund
 from clearing.domain.idempotency import StoredAnswer
 from clearing.domain.invoices import Invoice, InvoiceEvent, InvoiceFilter
 from clearing.domain.ledger import ChainedEntry
-from clearing.domain.netting import NettingResult, Position, Settlement
+from clearing.domain.netting import NettingResult, ObligationColumns, Position, Settlement
 from clearing.domain.obligations import Obligation
 from clearing.domain.parties import Entity, Participant
 
@@ -70,6 +70,7 @@ class Cycles(Protocol):
     def add_approval(self, cycle_id: str, approval: Approval) -> None: ...
     def store_result(self, cycle_id: str, result: NettingResult) -> None: ...
     def snapshot(self, cycle_id: str) -> list[Obligation]: ...
+    def snapshot_columns(self, cycle_id: str) -> ObligationColumns: ...
     def settlements(
         self,
         cycle_id: str,

@@ -21,7 +21,7 @@ from clearing.domain.cycles import (
 )
 from clearing.domain.errors import Conflict
 from clearing.domain.invoices import LIFECYCLE, Action, Invoice, InvoiceEvent, Rejection
-from clearing.domain.netting import NettingResult, Position, Settlement
+from clearing.domain.netting import NettingResult, ObligationColumns, Position, Settlement
 from clearing.domain.obligations import Obligation
 from clearing.domain.rates import RateSet
 from tests.fakes.repositories import as_stored, check_invoice, record_events
@@ -155,6 +155,9 @@ class FakeCycles(Repository):
 
     def snapshot(self, cycle_id: str) -> list[Obligation]:
         return [s.obligation for s in self.settlements(cycle_id, Scope(everything=True))]
+
+    def snapshot_columns(self, cycle_id: str) -> ObligationColumns:
+        return ObligationColumns.of(self.snapshot(cycle_id))
 
     def settlements(
         self,

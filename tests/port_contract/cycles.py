@@ -101,6 +101,10 @@ class CycleContract:
         with contract_uows() as uow:
             assert uow.cycles.settlements(proposed.id, Scope(everything=True)) == everything
             assert uow.cycles.snapshot(proposed.id) == list(result.obligations)
+            columns = uow.cycles.snapshot_columns(proposed.id)
+            assert sorted(columns.obligations(), key=lambda o: o.obligation_id) == list(
+                result.obligations
+            )
             first_id = everything[0].obligation.obligation_id
             assert (
                 uow.cycles.settlements(proposed.id, Scope(everything=True), after=first_id)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
+from itertools import repeat
 from typing import Any, cast
 
 from sqlalchemy import case, func, insert, select, update
@@ -40,7 +41,8 @@ from clearing.domain.cycles import (
 )
 from clearing.domain.errors import Conflict
 from clearing.domain.invoices import LIFECYCLE, Action, Invoice, Status
-from clearing.domain.netting import NettingResult, Position, Settlement
+from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, Position, Settlement
+from clearing.domain.netting.columns import ObligationColumns
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
 
@@ -131,31 +133,21 @@ class CycleRepository:
     # --- snapshot and results ---
 
     def store_result(self, cycle_id: str, result: NettingResult) -> None:
-        columns = [c.name for c in CycleObligationRow.__table__.columns]
+        """The snapshot and its per-obligation results, COPYed from the result's columns."""
+        snapshot = result.snapshot.to_lists()
         copy_rows(
             self.session,
             CycleObligationRow.__table__,  # type: ignore[arg-type]
-            columns,
-            (
-                (
-                    cycle_id,
-                    o.obligation_id,
-                    o.debtor_id,
-                    o.debtor_jurisdiction,
-                    o.creditor_id,
-                    o.creditor_jurisdiction,
-                    o.currency,
-                    o.outstanding,
-                    o.due_date,
-                    o.priority,
-                    o.sequence,
-                    result.values[i],
-                    result.settled_values[i],
-                    result.settled[i],
-                    result.debtor_legs[i],
-                    result.creditor_legs[i],
-                )
-                for i, o in enumerate(result.obligations)
+            [c.name for c in CycleObligationRow.__table__.columns],
+            zip(
+                repeat(cycle_id),
+                *(snapshot[name] for name in SNAPSHOT_COLUMNS),
+                result.values,
+                result.settled_values,
+                result.settled,
+                result.debtor_legs,
+                result.creditor_legs,
+                strict=False,
             ),
         )
         position_columns = [c.name for c in CyclePositionRow.__table__.columns]
@@ -180,6 +172,29 @@ class CycleRepository:
 
     def snapshot(self, cycle_id: str) -> list[Obligation]:
         return [s.obligation for s in self.settlements(cycle_id, Scope(everything=True))]
+
+    def snapshot_columns(self, cycle_id: str) -> ObligationColumns:
+        """The snapshot straight from the cursor into columns, for re-netting it."""
+        table = CycleObligationRow
+        rows = self.session.execute(
+            select(
+                table.invoice_id,
+                table.debtor_id,
+                table.debtor_entity,
+                table.creditor_id,
+                table.creditor_entity,
+                table.currency,
+                table.outstanding,
+                table.due_date,
+                table.priority,
+                table.sequence,
+            ).where(table.cycle_id == cycle_id)
+        ).all()
+        return ObligationColumns.from_lists(
+            dict(zip(SNAPSHOT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+            if rows
+            else {name: [] for name in SNAPSHOT_COLUMNS}
+        )
 
     def settlements(
         self,

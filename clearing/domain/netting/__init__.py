@@ -1,8 +1,8 @@
 """The netting core (DESIGN §4): columns in, result out; the corridor circulation; the digest."""
 
+from clearing.domain.netting.columns import SNAPSHOT_COLUMNS, ObligationColumns
 from clearing.domain.netting.core import net
 from clearing.domain.netting.results import (
-    SNAPSHOT_COLUMNS,
     CorridorTotal,
     Figures,
     JurisdictionTotal,
@@ -19,6 +19,7 @@ __all__ = [
     "JurisdictionTotal",
     "Metrics",
     "NettingResult",
+    "ObligationColumns",
     "Position",
     "Settlement",
     "net",

@@ -19,12 +19,15 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from clearing.domain.obligations import Obligation
+from clearing.domain.obligations import RECORD_COLUMNS, Obligation
 
 IntArray = npt.NDArray[np.int64]
 #: Day 0 of ``due_date``.
 EPOCH = date(1970, 1, 1)
 _EPOCH_ORDINAL = EPOCH.toordinal()
+#: The snapshot's columns, the fields of an obligation in order: the obligation record's, with
+#: the amount as what is outstanding.
+SNAPSHOT_COLUMNS = tuple("outstanding" if c == "amount" else c for c in RECORD_COLUMNS)
 TEXT_COLUMNS = (
     "obligation_id",
     "debtor_id",
@@ -70,6 +73,31 @@ class ObligationColumns:
             sequence=np.fromiter((o.sequence for o in rows), np.int64, len(rows)),
         )
 
+    @classmethod
+    def from_lists(cls, lists: dict[str, list[Any]]) -> ObligationColumns:
+        """Columns from Python lists named as :data:`SNAPSHOT_COLUMNS` (due dates as dates),
+        as a database cursor yields them."""
+        return cls(
+            **{name: pa.array(lists[name], pa.string()) for name in TEXT_COLUMNS},
+            outstanding=integers(lists["outstanding"]),
+            due_date=np.array(lists["due_date"], dtype="datetime64[D]").astype(np.int64),
+            priority=np.array(lists["priority"], dtype=np.int64),
+            sequence=np.array(lists["sequence"], dtype=np.int64),
+        )
+
+    def to_lists(self) -> dict[str, list[Any]]:
+        """The columns as Python lists named as :data:`SNAPSHOT_COLUMNS` (due dates as dates)."""
+        lists: dict[str, list[Any]] = {
+            name: getattr(self, name).to_pylist() for name in TEXT_COLUMNS
+        }
+        lists["outstanding"] = self.outstanding.tolist()
+        days = self.due_date.tolist()
+        calendar = {day: EPOCH + timedelta(days=day) for day in set(days)}
+        lists["due_date"] = [calendar[day] for day in days]
+        lists["priority"] = self.priority.tolist()
+        lists["sequence"] = self.sequence.tolist()
+        return lists
+
     def take(self, indices: npt.NDArray[np.intp]) -> ObligationColumns:
         """The rows at ``indices``, in that order."""
         arrow_indices = pa.array(indices, pa.int64())
@@ -83,19 +111,8 @@ class ObligationColumns:
 
     def obligations(self) -> Iterator[Obligation]:
         """The rows as :class:`Obligation` values (for reading a result, not for netting)."""
-        texts = {name: getattr(self, name).to_pylist() for name in TEXT_COLUMNS}
-        due = self.due_date.tolist()
-        priority = self.priority.tolist()
-        sequence = self.sequence.tolist()
-        outstanding = self.outstanding.tolist()
-        for index in range(len(self)):
-            yield Obligation(
-                **{name: column[index] for name, column in texts.items()},
-                outstanding=int(outstanding[index]),
-                due_date=EPOCH + timedelta(days=due[index]),
-                priority=priority[index],
-                sequence=sequence[index],
-            )
+        lists = self.to_lists()
+        return map(Obligation, *(lists[name] for name in SNAPSHOT_COLUMNS))
 
 
 def integers(values: Sequence[int]) -> npt.NDArray[Any]:

@@ -16,11 +16,8 @@ import numpy.typing as npt
 
 from clearing.domain.money import format_amount
 from clearing.domain.netting.columns import ObligationColumns
-from clearing.domain.obligations import RECORD_COLUMNS, Obligation, Policy
+from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
-
-#: The snapshot's columns: the obligation record's, with the amount as what is outstanding.
-SNAPSHOT_COLUMNS = tuple("outstanding" if c == "amount" else c for c in RECORD_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
