@@ -28,8 +28,8 @@ test: install-dev
 	$(BIN)/pytest -n 2
 
 lint: install-dev
-	$(BIN)/ruff check clearing service migrations tests benchmarks
-	$(BIN)/ruff format --check clearing service migrations tests benchmarks
+	$(BIN)/ruff check clearing service migrations tests benchmarks docs
+	$(BIN)/ruff format --check clearing service migrations tests benchmarks docs
 	$(BIN)/mypy --strict clearing service
 
 bench: install-dev
