@@ -1,6 +1,6 @@
 """What the benchmark scripts share beside the database: the CN<->RU pair and its rates
 document, Zipf-like trader activity, and the timing helpers (stopwatch, clean heap, median,
-time spent inside wrapped functions).
+time spent inside wrapped functions, a child process's wall time and peak memory).
 
 Not a benchmark itself: ``run.py``, ``ingest.py`` and ``cycle.py`` import it as a sibling module
 (a script's own folder comes first on ``sys.path``). Timings are wall-clock seconds from
@@ -10,11 +10,16 @@ Not a benchmark itself: ``run.py``, ``ingest.py`` and ``cycle.py`` import it as 
 from __future__ import annotations
 
 import gc
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -60,6 +65,39 @@ def collected() -> Iterator[None]:
     """Start a timed step from a clean heap so earlier garbage is not charged to it."""
     gc.collect()
     yield
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """One finished child process: wall seconds, peak resident memory in bytes, its output."""
+
+    seconds: float
+    max_rss: int
+    stdout: str
+    stderr: str
+    returncode: int
+
+
+def run_child(command: list[str]) -> ChildRun:
+    """Run ``command`` to completion; its wall time, and its own peak RSS from ``wait4`` (so an
+    earlier, larger child does not mask it, as with ``RUSAGE_CHILDREN``)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        elapsed = stopwatch()
+        child = subprocess.Popen(command, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = elapsed()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        # ru_maxrss is in KiB on Linux, in bytes on macOS.
+        scale = 1 if sys.platform == "darwin" else 1024
+        return ChildRun(
+            seconds=seconds,
+            max_rss=usage.ru_maxrss * scale,
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+            returncode=child.returncode,
+        )
 
 
 def median(items: Iterable[T], value: Callable[[T], float]) -> float:

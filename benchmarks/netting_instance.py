@@ -1,5 +1,7 @@
 """The netting benchmark's instance: a deterministic CN<->RU snapshot shaped like real border
-trade, as columns, and its OBLIGATIONS.csv and RATES.json files (DESIGN §10).
+trade, as columns; the same snapshot as the core's input columns (Arrow and numpy, built straight
+from the instance, never through ``Obligation`` values); and its OBLIGATIONS.csv and RATES.json
+files (DESIGN §10).
 
 Most value flows CN->RU (about 3.5 times RU->CN), invoices are in CNY, RUB, USD and EUR, and a
 few large traders do most of the business. Every amount is an integer in minor units.
@@ -18,8 +20,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from clearing.domain.money import exponent
+from clearing.domain.netting.columns import EPOCH, ObligationColumns
 from clearing.domain.obligations import RECORD_COLUMNS, Obligation
 
 from common import BASE, zipf_weights
@@ -55,6 +59,8 @@ class Instance:
     currency: list[str]
     amount_minor: Int64Array
     due_date: list[date]
+    #: ``due_date`` as days since 1970-01-01.
+    due_days: Int64Array
     priority: Int64Array
     sequence: Int64Array
 
@@ -76,6 +82,26 @@ class Instance:
 
     def obligations(self) -> list[Obligation]:
         return [Obligation(*row) for row in self.rows()]
+
+    def columns(self) -> ObligationColumns:
+        """The snapshot as the core's input columns, built straight from these columns: Arrow
+        strings for the text, fresh int64 arrays for the rest (no ``Obligation`` in between)."""
+
+        def text(values: list[str]) -> pa.Array:
+            return pa.array(values, pa.string())
+
+        return ObligationColumns(
+            obligation_id=text(self.obligation_id),
+            debtor_id=text(self.debtor_id),
+            debtor_jurisdiction=text(self.debtor_jurisdiction),
+            creditor_id=text(self.creditor_id),
+            creditor_jurisdiction=text(self.creditor_jurisdiction),
+            currency=text(self.currency),
+            outstanding=self.amount_minor.copy(),
+            due_date=self.due_days.copy(),
+            priority=self.priority.copy(),
+            sequence=self.sequence.copy(),
+        )
 
 
 def rate_fraction(currency: str) -> Fraction:
@@ -125,6 +151,7 @@ def generate_instance(size: int, participants: int, seed: int) -> Instance:
         amount_minor[mask] = value_fen[mask] * factor.denominator // factor.numerator
     dates = [FIRST_DUE_DATE + timedelta(days=offset) for offset in range(DUE_DATE_SPAN_DAYS)]
     due_offsets = rng.integers(0, DUE_DATE_SPAN_DAYS, size=size)
+    first_day = (FIRST_DUE_DATE - EPOCH).days
     priority = (rng.random(size) >= PRIORITY_GOODS_SHARE).astype(np.int64)
     # Ids and sequence numbers in submission order; the snapshot itself is in shuffled order.
     submission = np.arange(1, size + 1, dtype=np.int64)
@@ -140,6 +167,7 @@ def generate_instance(size: int, participants: int, seed: int) -> Instance:
         currency=currency_names[shuffled].tolist(),
         amount_minor=amount_minor[shuffled],
         due_date=[dates[offset] for offset in due_offsets[shuffled].tolist()],
+        due_days=(first_day + due_offsets[shuffled]).astype(np.int64),
         priority=priority[shuffled],
         sequence=submission[shuffled],
     )
