@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -87,12 +87,17 @@ def net_command(
     try:
         rate_set = files.read_rates(rates)
         snapshot = read_obligation_columns(obligations, rate_set)
-        result = net(snapshot, rate_set, policy)
+        try:
+            result = net(snapshot, rate_set, policy)
+        except InvalidInput:
+            # What the core refuses (a duplicate id, say) the row reader names by line and field.
+            files.read_obligations(obligations, rate_set)
+            raise
         document = result_json(result)
     except ClearingError as error:
         _fail(str(error))
     if output is None:
-        sys.stdout.buffer.write(document)
+        sys.stdout.buffer.writelines(document)
         sys.stdout.flush()
         return
     _write_atomically(output, document)
@@ -100,13 +105,13 @@ def net_command(
     Console().print(f"Result written to {output}", highlight=False)
 
 
-def _write_atomically(path: Path, content: str | bytes) -> None:
+def _write_atomically(path: Path, content: str | Sequence[bytes | memoryview]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    chunks = [content.encode("utf-8")] if isinstance(content, str) else content
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            stream.writelines(chunks)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

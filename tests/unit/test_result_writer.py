@@ -18,7 +18,7 @@ from tests.unit.test_netting_examples import RATES, owes
 def test_the_columnar_writer_writes_the_document_of_the_row_writer(instance: Instance) -> None:
     result = net(instance.obligations, instance.rates, instance.policy)
     with patch.object(result_writer, "READABLE_RESULT_SIZE", -1):
-        written = result_writer.result_json(result)
+        written = b"".join(result_writer.result_json(result))
     assert written.endswith(b"\n")
     assert json.loads(written) == result_document(result)
 
@@ -30,6 +30,6 @@ def test_ids_that_json_must_escape_are_escaped_in_the_columnar_writer() -> None:
     ]
     result = net(obligations, RATES)
     with patch.object(result_writer, "READABLE_RESULT_SIZE", -1):
-        written = json.loads(result_writer.result_json(result))
+        written = json.loads(b"".join(result_writer.result_json(result)))
     assert written == result_document(result)
     assert {o["obligation_id"] for o in written["obligations"]} == {'q"1\\\n\u00e9', "plain"}

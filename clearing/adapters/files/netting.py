@@ -191,9 +191,9 @@ def _parse_row(
     )
 
 
-def result_document(result: NettingResult, *, with_obligations: bool = True) -> dict[str, Any]:
+def result_document(result: NettingResult, *, with_rows: bool = True) -> dict[str, Any]:
     """The ``RESULT.json`` object of DESIGN §10 (amounts as decimal strings in major units);
-    without the per-obligation array when the caller writes that from columns."""
+    with empty obligation and position arrays when the caller writes those from columns."""
     base = result.base
     jurisdiction_currency = result.rates.jurisdictions
     metrics = result.metrics
@@ -208,7 +208,7 @@ def result_document(result: NettingResult, *, with_obligations: bool = True) -> 
         "corridors": [c.to_json(base) for c in result.corridors],
         "jurisdictions": [t.to_json() for t in result.jurisdictions],
         "obligations": []
-        if not with_obligations
+        if not with_rows
         else [
             {
                 "obligation_id": s.obligation.obligation_id,
@@ -236,7 +236,7 @@ def result_document(result: NettingResult, *, with_obligations: bool = True) -> 
                 "pay_out": format_amount(p.pay_out, p.currency),
                 "net": format_amount(p.net, p.currency),
             }
-            for p in result.positions
+            for p in (result.positions if with_rows else ())
         ],
         "metrics": {
             "cross_border_payments_avoided": metrics.obligations_settled,

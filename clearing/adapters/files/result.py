@@ -1,15 +1,16 @@
 """``RESULT.json`` written from columns (DESIGN §10).
 
-A small result is written indented, for reading. A large one is written compact: the
-per-obligation array is built as text column by column in Arrow (decimal strings formatted in C,
-one JSON object per row joined element-wise) and the rest of the document by orjson, so that a
-million obligations take about as long as dumping the document would.
+A small result is written indented, for reading. A large one is written compact: the arrays of
+obligations and positions are built as text column by column (decimal strings formatted by
+numpy, one JSON object per row joined element-wise in Arrow) and the rest of the document by
+orjson, so that a million obligations cost about what dumping the document would.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,71 +20,122 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clearing.adapters.files.netting import result_document
-from clearing.domain.money import exponent
+from clearing.domain.money import exponent, format_minor
 from clearing.domain.netting import NettingResult
 
 #: Up to this many obligations the result is indented for reading.
 READABLE_RESULT_SIZE = 5_000
 #: Text that a JSON string may hold without escaping (what ``json.dumps`` leaves alone).
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+#: Bytes of the document, or a view of Arrow's buffer holding them (written without a copy).
+Chunk = bytes | memoryview
 
 
-def result_json(result: NettingResult) -> bytes:
-    """The RESULT.json document of ``result``, as UTF-8 bytes ending in a newline."""
+def result_json(result: NettingResult) -> list[Chunk]:
+    """The RESULT.json document of ``result`` as UTF-8 chunks, to be written in order; the
+    last ends in a newline."""
     if len(result.snapshot) <= READABLE_RESULT_SIZE:
-        text = json.dumps(
-            result_document(result, with_obligations=True), ensure_ascii=False, indent=1
-        )
-        return (text + "\n").encode("utf-8")
-    placeholder = f"obligations-{uuid.uuid4().hex}"
-    document = result_document(result, with_obligations=False)
-    document["obligations"] = placeholder
-    head = orjson.dumps(document)
-    marker = orjson.dumps(placeholder)
-    before, after = head.split(marker, 1)
-    return before + b"[" + _obligations_text(result) + b"]" + after + b"\n"
+        document = result_document(result)
+        return [(json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")]
+    document = result_document(result, with_rows=False)
+    arrays = {"obligations": _obligations_text(result), "positions": _positions_text(result)}
+    placeholders = {name: f"{name}-{uuid.uuid4().hex}" for name in arrays}
+    document.update(placeholders)
+    rest = orjson.dumps(document)
+    chunks: list[Chunk] = []
+    # Splice each array's text in where its placeholder stands, in document order.
+    marks = sorted((rest.index(orjson.dumps(placeholders[name])), name) for name in arrays)
+    at = 0
+    for position, name in marks:
+        chunks += [rest[at:position], b"[", arrays[name], b"]"]
+        at = position + len(orjson.dumps(placeholders[name]))
+    chunks += [rest[at:], b"\n"]
+    return chunks
 
 
-def _obligations_text(result: NettingResult) -> bytes:
-    """The ``obligations`` array's members, comma-separated, as the row writer would write them."""
+def _obligations_text(result: NettingResult) -> Chunk:
     snapshot, columns = result.snapshot, result.columns
-    jurisdictions = result.rates.jurisdictions
-    base = result.base
     currency = snapshot.currency
-    debtor_currency = _mapped(snapshot.debtor_jurisdiction, jurisdictions)
-    creditor_currency = _mapped(snapshot.creditor_jurisdiction, jurisdictions)
+    places = _places(currency)
+    base_places = np.full(len(currency), exponent(result.base), dtype=np.int64)
+    debtor_currency = _currency_of(snapshot.debtor_jurisdiction, result.rates.jurisdictions)
+    creditor_currency = _currency_of(snapshot.creditor_jurisdiction, result.rates.jurisdictions)
     remaining = np.asarray(snapshot.outstanding) - np.asarray(columns.settled)
-    pieces: list[Any] = [
+    return _objects(
         '{"obligation_id":',
         _json_strings(snapshot.obligation_id),
         ',"currency":"',
         currency,
         '","outstanding":"',
-        _decimal(snapshot.outstanding, currency),
+        _decimals(snapshot.outstanding, places),
         '","settled":"',
-        _decimal(columns.settled, currency),
+        _decimals(columns.settled, places),
         '","remaining":"',
-        _decimal(remaining, currency),
+        _decimals(remaining, places),
         '","value":"',
-        _decimal(columns.value, base),
+        _decimals(columns.value, base_places),
         '","settled_value":"',
-        _decimal(columns.settled_value, base),
+        _decimals(columns.settled_value, base_places),
         '","debtor_leg":{"currency":"',
         debtor_currency,
         '","amount":"',
-        _decimal(columns.debtor_leg, debtor_currency),
+        _decimals(columns.debtor_leg, _places(debtor_currency)),
         '"},"creditor_leg":{"currency":"',
         creditor_currency,
         '","amount":"',
-        _decimal(columns.creditor_leg, creditor_currency),
+        _decimals(columns.creditor_leg, _places(creditor_currency)),
         '"}}',
-    ]
-    rows = pc.binary_join_element_wise(*pieces, "")
-    return ",".join(rows.to_pylist()).encode("utf-8")
+    )
 
 
-def _mapped(codes: pa.Array, currencies: Any) -> pa.Array:
-    """Each jurisdiction's currency."""
+def _positions_text(result: NettingResult) -> Chunk:
+    positions = result.positions
+    if not positions:
+        return b""
+    currency = pa.array([p.currency for p in positions], pa.string())
+    places = _places(currency)
+
+    def amounts(values: list[int]) -> pa.Array:
+        try:
+            return _decimals(np.array(values, dtype=np.int64), places)
+        except OverflowError:
+            return _decimals(np.array(values, dtype=object), places)
+
+    return _objects(
+        '{"participant_id":',
+        _json_strings(pa.array([p.participant_id for p in positions], pa.string())),
+        ',"jurisdiction":"',
+        pa.array([p.jurisdiction for p in positions], pa.string()),
+        '","currency":"',
+        currency,
+        '","pay_in":"',
+        amounts([p.pay_in for p in positions]),
+        '","pay_out":"',
+        amounts([p.pay_out for p in positions]),
+        '","net":"',
+        amounts([p.net for p in positions]),
+        '"}',
+    )
+
+
+def _objects(*pieces: pa.Array | str) -> Chunk:
+    """One JSON object per row, each the concatenation of ``pieces``, joined by commas."""
+    rows = pc.binary_join_element_wise(*pieces, ",", "")
+    if not len(rows):
+        return b""
+    _validity, offset_buffer, data_buffer = rows.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype="<i4")[rows.offset : rows.offset + len(rows) + 1]
+    return memoryview(data_buffer)[int(offsets[0]) : int(offsets[-1]) - 1]
+
+
+def _places(currency: pa.Array) -> npt.NDArray[np.int64]:
+    labels = pc.unique(currency).to_pylist()
+    codes = np.asarray(pc.index_in(currency, value_set=pa.array(labels, pa.string())))
+    places: npt.NDArray[np.int64] = np.array([exponent(c) for c in labels], dtype=np.int64)[codes]
+    return places
+
+
+def _currency_of(codes: pa.Array, currencies: Mapping[str, str]) -> pa.Array:
     labels = sorted(currencies)
     index = pc.index_in(codes, value_set=pa.array(labels, pa.string()))
     return pa.array([currencies[code] for code in labels], pa.string()).take(index)
@@ -96,36 +148,39 @@ def _json_strings(text: pa.Array) -> pa.Array:
     if not pc.any(escape).as_py():
         return plain
     rows = np.flatnonzero(np.asarray(escape, dtype=bool))
-    escaped = [json.dumps(value, ensure_ascii=False) for value in text.take(rows).to_pylist()]
     values = plain.to_pylist()
-    for row, literal in zip(rows.tolist(), escaped, strict=True):
-        values[row] = literal
+    for row, value in zip(rows.tolist(), text.take(pa.array(rows)).to_pylist(), strict=True):
+        values[row] = json.dumps(value, ensure_ascii=False)
     return pa.array(values, pa.string())
 
 
-def _decimal(minor: npt.NDArray[Any], currency: pa.Array | str) -> pa.Array:
-    """Non-negative minor units as decimal strings in major units of each row's currency."""
-    if isinstance(currency, str):
-        places = np.full(len(minor), exponent(currency), dtype=np.int64)
-    else:
-        places = np.zeros(len(minor), dtype=np.int64)
-        for code in pc.unique(currency).to_pylist():
-            places[np.asarray(pc.equal(currency, code), dtype=bool)] = exponent(code)
-    integers = pa.array(minor.tolist()) if minor.dtype == object else pa.array(minor)
-    digits = pc.cast(integers, pa.string())
+def _decimals(minor: npt.NDArray[Any], places: npt.NDArray[np.int64]) -> pa.Array:
+    """Minor units as decimal strings in major units, ``places`` decimals each: the digits
+    cast to text by Arrow, zero-padded, the point put in (``5`` -> ``0.05``) and the sign."""
+    try:
+        values = np.asarray(minor, dtype=np.int64)
+    except OverflowError:  # exact Python ints beyond 64 bits: rare, one by one
+        pairs = zip(minor.tolist(), places.tolist(), strict=True)
+        return pa.array([format_minor(int(v), int(p)) for v, p in pairs], pa.string())
+    negative = values < 0
+    if negative.any():
+        unsigned = _decimals(np.abs(values), places)
+        signed = pc.binary_join_element_wise("-", unsigned, "")
+        return pc.if_else(pa.array(negative), signed, unsigned)
+    digits = pc.cast(pa.array(values, pa.int64()), pa.string())
     widths = np.unique(places).tolist()
     if len(widths) == 1:
         return _with_point(digits, widths[0])
-    formatted = np.empty(len(minor), dtype=object)
+    formatted = np.empty(len(values), dtype=object)
     for width in widths:
         rows = np.flatnonzero(places == width)
-        part = _with_point(digits.take(pa.array(rows)), width)
-        formatted[rows] = part.to_numpy(zero_copy_only=False)
+        formatted[rows] = _with_point(digits.take(pa.array(rows)), width).to_numpy(
+            zero_copy_only=False
+        )
     return pa.array(formatted, pa.string())
 
 
 def _with_point(digits: pa.Array, places: int) -> pa.Array:
-    """``12345`` with 2 places is ``123.45``; ``5`` is ``0.05``."""
     if not places:
         return digits
     padded = pc.utf8_lpad(digits, width=places + 1, padding="0")

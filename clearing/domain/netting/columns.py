@@ -122,3 +122,35 @@ def integers(values: Sequence[int]) -> npt.NDArray[Any]:
     except OverflowError:
         exact: npt.NDArray[np.object_] = np.array([int(v) for v in values], dtype=object)
         return exact
+
+
+def civil_from_days(
+    days: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Year, month and day of the proleptic Gregorian calendar, from days since 1970-01-01
+    (H. Hinnant's ``civil_from_days``, in integers)."""
+    shifted = days + 719468
+    era = np.floor_divide(shifted, 146097)
+    day_of_era = shifted - era * 146097
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
+    ) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_index = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_index + 2) // 5 + 1
+    month = np.where(month_index < 10, month_index + 3, month_index - 9)
+    year = year_of_era + era * 400 + (month <= 2)
+    return year, month, day
+
+
+def days_from_civil(
+    year: npt.NDArray[np.int64], month: npt.NDArray[np.int64], day: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's ``days_from_civil``)."""
+    year = year - (month <= 2)
+    era = np.floor_divide(year, 400)
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days: npt.NDArray[np.int64] = era * 146097 + day_of_era - 719468
+    return days

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from clearing.domain.canonical import canonical_json, sha256_hex
 from clearing.domain.errors import InvalidInput
 from clearing.domain.money import format_rate
-from clearing.domain.netting.columns import ObligationColumns
+from clearing.domain.netting.columns import ObligationColumns, civil_from_days
 from clearing.domain.netting.results import (
     CorridorTotal,
     JurisdictionTotal,
@@ -174,22 +174,3 @@ def encode_dates(days: npt.NDArray[np.int64]) -> bytes:
             digits[:, column + width - 1 - place] = (number // 10**place) % 10 + ord("0")
     digits[:, 8] = digits[:, 11] = ord("-")
     return digits.tobytes()
-
-
-def civil_from_days(
-    days: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Year, month and day of the proleptic Gregorian calendar, from days since 1970-01-01
-    (H. Hinnant's ``civil_from_days``, in integers)."""
-    shifted = days + 719468
-    era = np.floor_divide(shifted, 146097)
-    day_of_era = shifted - era * 146097
-    year_of_era = (
-        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
-    ) // 365
-    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
-    month_index = (5 * day_of_year + 2) // 153
-    day = day_of_year - (153 * month_index + 2) // 5 + 1
-    month = np.where(month_index < 10, month_index + 3, month_index - 9)
-    year = year_of_era + era * 400 + (month <= 2)
-    return year, month, day
