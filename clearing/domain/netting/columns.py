@@ -28,14 +28,8 @@ _EPOCH_ORDINAL = EPOCH.toordinal()
 #: The snapshot's columns, the fields of an obligation in order: the obligation record's, with
 #: the amount as what is outstanding.
 SNAPSHOT_COLUMNS = tuple("outstanding" if c == "amount" else c for c in RECORD_COLUMNS)
-TEXT_COLUMNS = (
-    "obligation_id",
-    "debtor_id",
-    "debtor_jurisdiction",
-    "creditor_id",
-    "creditor_jurisdiction",
-    "currency",
-)
+#: The text columns: ids, jurisdictions and the currency, the first six of the snapshot's.
+TEXT_COLUMNS = SNAPSHOT_COLUMNS[:6]
 
 
 @dataclass(frozen=True)
