@@ -40,6 +40,7 @@ ISSUE_DATE = date(2026, 10, 1)
 #: Tables a run fills; emptied (with journal triggers bypassed) before the next run.
 RUN_TABLES = (
     "invoice_events",
+    "cycle_steps",
     "cycle_obligations",
     "cycle_positions",
     "cycle_approvals",

@@ -11,9 +11,10 @@ Then, three times each (median reported):
   with psycopg's ``COPY ... FROM STDIN`` (no validation, no history, no API).
 
 Every run starts from empty invoice tables. Request bodies and COPY rows are prepared before
-the clock starts; the clock covers sending, validating, screening, writing (with each
-invoice's first history event and, for the API, the answer) and committing. It prints
-invoices per second and the ratio batch/COPY (the target is at least 20%). The database is
+the clock starts; the clock covers sending, validating, screening, writing (with who
+submitted each invoice, from which its first history event is read, and, for the API, the
+answer) and committing. It prints
+invoices per second and the ratio batch/COPY (the target is at least 35%). The database is
 dropped at the end, whatever happens.
 
 Usage, from the repository root::
@@ -70,7 +71,9 @@ from database import (  # noqa: E402
 DEFAULT_ADMIN_URL = default_admin_url("TEST_DATABASE_ADMIN_URL")
 BATCH_SIZE = 1000
 IMPORTERS = 100
-TARGET_RATIO = 0.20
+TARGET_RATIO = 0.35
+#: The columns the COPY fills: the invoice, and who submitted it in which status (as the API).
+COPY_COLUMNS = (*INVOICE_COLUMNS, "submitted_by", "submitted_as")
 #: HS codes of the generated invoices: clean goods only, a third of them priority goods.
 HS_CODES = ("120190", "847130", "440710", "300490", "870323", "901890")
 
@@ -81,6 +84,7 @@ class World:
     exporter_id: str
     importer_ids: list[str]
     trader_key: str
+    trader_id: str
 
 
 @dataclass(frozen=True)
@@ -112,10 +116,10 @@ def build_world(url: str) -> World:
             participants.register_participant(uows(), admin, name=f"Amur {n}", entity="RU").id
             for n in range(IMPORTERS)
         ]
-        key, _ = keys.create_key(uows(), "trader", participant_id=exporter.id)
+        key, trader = keys.create_key(uows(), "trader", participant_id=exporter.id)
     finally:
         uows.engine.dispose()
-    return World(url, exporter.id, importers, key)
+    return World(url, exporter.id, importers, key, trader.id)
 
 
 def _engine(url: str) -> Any:
@@ -229,6 +233,8 @@ def copy_rows(world: World, bodies: list[dict[str, Any]]) -> list[tuple[Any, ...
                 0 if body["hs_code"].startswith(("12", "30", "9018")) else 1,
                 stamp,
                 stamp,
+                world.trader_id,
+                "awaiting_confirmation",
             )
         )
     return rows
@@ -288,7 +294,7 @@ def measure_copy(world: World, count: int, run: str) -> float:
     rows = copy_rows(world, invoice_bodies(world, count, run))
     empty_invoice_tables(world.url)
     with psycopg.connect(plain_url(world.url)) as connection:
-        seconds = timed_copy(connection, "invoices", INVOICE_COLUMNS, rows)
+        seconds = timed_copy(connection, "invoices", COPY_COLUMNS, rows)
     stored = count_invoices(world.url)
     check(stored == count, f"{stored} rows copied, {count} expected")
     return seconds

@@ -65,7 +65,8 @@ class InvoiceIn(Strict):
 
     def to_draft(self) -> InvoiceDraft:
         """The draft the use cases take: the same fields, amounts still decimal strings."""
-        return InvoiceDraft(**self.model_dump())
+        # The validated fields as they are (what ``model_dump()`` copies, without the copy).
+        return InvoiceDraft(**self.__dict__)
 
 
 class InvoiceBatchIn(Strict):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clearing.domain.access import Principal, Role
-from clearing.domain.compliance import Rule, normalise_hs_code, screen
+from clearing.domain.compliance import Rule, RuleKind, Screening, normalise_hs_code, screen
 from clearing.domain.errors import ClearingError, Conflict, Forbidden, InvalidInput, NotFound
 from clearing.domain.invoices import (
     LIFECYCLE,
@@ -51,14 +51,14 @@ def submit_invoices(
     if len(drafts) > MAX_BATCH:
         raise InvalidInput(f"at most {MAX_BATCH} invoices per batch", field="invoices")
     with uow:
-        rules = uow.rules.list()
+        screening = _screening(uow.rules.list())
         exporters = _exporters(uow, principal, drafts)
         importers = uow.participants.get_many(d.importer_id for d in drafts)
         outcomes: list[Invoice | ClearingError] = []
         seen: set[tuple[str, str]] = set()
         for draft in drafts:
             try:
-                invoice = _new_invoice(principal, draft, exporters, importers, rules)
+                invoice = _new_invoice(principal, draft, exporters, importers, screening)
                 key = (invoice.exporter_id, invoice.invoice_number)
                 if key in seen:
                     raise Conflict(
@@ -75,6 +75,31 @@ def submit_invoices(
         result = [next(stored) if isinstance(o, Invoice) else o for o in outcomes]
         uow.commit()
     return result
+
+
+#: Screening of goods and parties: ``(hs_code, exporter_id, importer_id) -> Screening``.
+Screen = Callable[[str, str, str], Screening]
+
+
+def _screening(rules: list[Rule]) -> Screen:
+    """:func:`screen` against ``rules``, each outcome worked out once: screening is a pure
+    function of the goods, the rules and those of the parties on the screening list, and a
+    batch repeats few goods."""
+    outcomes: dict[tuple[str, str | None, str | None], Screening] = {}
+    listed = {rule.value for rule in rules if rule.kind is RuleKind.BLOCKED_PARTY}
+
+    def screened(hs_code: str, exporter_id: str, importer_id: str) -> Screening:
+        key = (
+            hs_code,
+            exporter_id if exporter_id in listed else None,
+            importer_id if importer_id in listed else None,
+        )
+        found = outcomes.get(key)
+        if found is None:
+            found = outcomes[key] = screen(hs_code, (exporter_id, importer_id), rules)
+        return found
+
+    return screened
 
 
 def _exporters(
@@ -109,7 +134,7 @@ def _new_invoice(
     draft: InvoiceDraft,
     exporters: dict[str, Participant],
     importers: dict[str, Participant],
-    rules: list[Rule],
+    screening: Screen,
 ) -> Invoice:
     if principal.role is Role.TRADER:
         if draft.exporter_id not in (None, principal.participant_id):
@@ -142,7 +167,7 @@ def _new_invoice(
         raise InvalidInput("is before issue_date", field="due_date")
     hs_code = normalise_hs_code(draft.hs_code)
     description = check_text(draft.description, "description", required=False)
-    screening = screen(hs_code, (exporter.id, importer.id), rules)
+    screened = screening(hs_code, exporter.id, importer.id)
     return Invoice(
         id=f"inv_{uuid.uuid4().hex}",
         invoice_number=number,
@@ -157,11 +182,11 @@ def _new_invoice(
         due_date=draft.due_date,
         hs_code=hs_code,
         description=description,
-        status=LIFECYCLE[Action.SUBMIT].outcome(normal=screening.rejected_by is None),
-        priority=screening.priority,
+        status=LIFECYCLE[Action.SUBMIT].outcome(normal=screened.rejected_by is None),
+        priority=screened.priority,
         sequence=0,
-        rejection=Rejection(screening.rejected_by.name, screening.reason)
-        if screening.rejected_by
+        rejection=Rejection(screened.rejected_by.name, screened.reason)
+        if screened.rejected_by
         else None,
     )
 

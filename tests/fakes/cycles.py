@@ -1,6 +1,11 @@
 """The fake repository of cycles: a cycle, its snapshot and result, pay-ins and refunds, and
 the cycle-time transitions of the invoice lifecycle (read from ``LIFECYCLE``), with the
-semantics of :class:`clearing.adapters.persistence.cycles.CycleRepository`."""
+semantics of :class:`clearing.adapters.persistence.cycles.CycleRepository`.
+
+The SQL repository records a cut-off and a settlement once per cycle and derives the invoices'
+states and history events from that record; the fake applies them to every invoice, as a
+rewrite of every row would. What a caller sees is the same (``tests/integration``
+``test_invoice_state`` runs one pilot on both and compares every step)."""
 
 from __future__ import annotations
 
@@ -270,6 +275,7 @@ class FakeCycles(Repository):
 
     def take_invoices(self, cycle_id: str, actor: str) -> None:
         tables = self._write
+        self._step(tables, cycle_id, "take")
         take = LIFECYCLE[Action.TAKE]
         taken = [
             s.obligation.obligation_id for s in self.settlements(cycle_id, Scope(everything=True))
@@ -316,6 +322,7 @@ class FakeCycles(Repository):
         """Outstanding falls by what was settled; fully settled invoices become ``settled``,
         the rest ``eligible`` again."""
         tables = self._write
+        self._step(tables, cycle_id, "settle")
         settle = LIFECYCLE[Action.SETTLE]
         in_full, in_part = settle.outcome(), settle.outcome(normal=False)
         snapshot = self.settlements(cycle_id, Scope(everything=True))
@@ -345,6 +352,13 @@ class FakeCycles(Repository):
             ),
             now(),
         )
+
+    @staticmethod
+    def _step(tables: Tables, cycle_id: str, step: str) -> None:
+        """A cycle takes each step with its whole snapshot once (a row of ``cycle_steps``)."""
+        refuse_unless(cycle_id in tables.cycles, "cycle_steps -> cycles")
+        refuse_unless((cycle_id, step) not in tables.steps, "cycle_steps (cycle_id, step) unique")
+        tables.steps.add((cycle_id, step))
 
     @staticmethod
     def _update(tables: Tables, invoice_id: str, **changes: Any) -> None:

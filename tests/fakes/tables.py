@@ -75,6 +75,8 @@ class Tables:
     cycles: dict[str, Cycle] = field(default_factory=dict)  # without their approvals
     approvals: dict[tuple[str, str], Approval] = field(default_factory=dict)
     snapshots: dict[tuple[str, str], Settlement] = field(default_factory=dict)
+    #: The steps each cycle took with its whole snapshot: (cycle, "take" or "settle").
+    steps: set[tuple[str, str]] = field(default_factory=set)
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     pay_ins: dict[str, tuple[int, PayIn]] = field(default_factory=dict)  # (when recorded, pay-in)
     refunds: list[Refund] = field(default_factory=list)

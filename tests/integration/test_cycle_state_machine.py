@@ -14,8 +14,10 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
 
+from clearing.adapters.persistence import invoice_state as state
+from clearing.adapters.persistence import tables
 from clearing.adapters.persistence.tables import Base
 from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from clearing.domain.cycles import ACTIVE_STATES, CycleStatus
@@ -70,13 +72,22 @@ class SqlReader:
             self.connection.rollback()
 
     def invoices(self) -> list[InvoiceRow]:
-        return [
-            InvoiceRow(*row)
-            for row in self.rows(
-                "SELECT id, status, amount, outstanding, currency, importer_id, cycle_id "
-                "FROM invoices"
-            )
-        ]
+        """Each invoice's state: its row, overlaid by the latest cut-off's snapshot (the state
+        a cycle takes and settles is recorded once per cycle, not in every row)."""
+        invoice = tables.InvoiceRow
+        query = select(
+            invoice.id,
+            state.status,
+            invoice.amount,
+            state.outstanding,
+            invoice.currency,
+            invoice.importer_id,
+            state.cycle_id,
+        ).select_from(state.overlaid_invoices())
+        try:
+            return [InvoiceRow(*row) for row in self.connection.execute(query)]
+        finally:
+            self.connection.rollback()
 
     def cycles(self) -> list[CycleRow]:
         sql = "SELECT id, number, status, superseded_by, predecessor_id FROM cycles"

@@ -12,9 +12,12 @@ from clearing.domain.cycles import Approval, CycleStatus, PayIn, Refund
 from clearing.domain.errors import Conflict
 from clearing.domain.invoices import Status
 from clearing.domain.ledger import GENESIS_HASH, JournalEntry, Posting, chain
+from clearing.domain.netting import net
+from clearing.domain.obligations import Policy
 from clearing.use_cases.ports import UnitOfWorkFactory
 from tests.port_contract.data import (
     OPENED,
+    RATES,
     add,
     cycle,
     invoice,
@@ -194,6 +197,39 @@ class CycleContract:
                     f"cycle {proposed.id} settled {s.settled} of {stored.outstanding} minor units"
                 )
         assert {s.remaining == 0 for s in by_id.values()} == {True, False}
+
+    def test_a_take_leaves_what_its_snapshot_does_not_hold_as_the_last_cycle_left_it(
+        self, contract_uows: UnitOfWorkFactory
+    ) -> None:
+        (first, second, _aside), result = two_way_trade(contract_uows)
+        (other,) = add(contract_uows, invoice(4, exporter="astana", importer="heihe"))
+        settled, later = cycle(1, CycleStatus.SETTLED), cycle(2)
+        with contract_uows() as uow:
+            uow.cycles.add(settled)
+            uow.cycles.store_result(settled.id, result)
+            uow.cycles.take_invoices(settled.id, "key_op")
+            uow.cycles.settle_invoices(settled.id, "key_op")
+            uow.commit()
+        with contract_uows() as uow:
+            before = [uow.invoices.get(i.id) for i in (first, second)]
+            histories = [uow.invoices.history(i.id) for i in (first, second)]
+            assert [(i.status, i.cycle_id) for i in before if i is not None] == [
+                (Status.ELIGIBLE, settled.id),
+                (Status.SETTLED, settled.id),
+            ]
+            assert [i.id for i in uow.cycles.eligible_invoices()] == [first.id, other.id]
+
+        with contract_uows() as uow:
+            uow.cycles.add(later)
+            uow.cycles.store_result(later.id, net([other.to_obligation()], RATES, Policy.FIFO))
+            uow.cycles.take_invoices(later.id, "key_op")
+            uow.commit()
+
+        with contract_uows() as uow:
+            assert [uow.invoices.get(i.id) for i in (first, second)] == before
+            assert [uow.invoices.history(i.id) for i in (first, second)] == histories
+            assert statuses(uow, other) == [("in_cycle", other.outstanding, later.id)]
+            assert [i.id for i in uow.cycles.eligible_invoices()] == [first.id]
 
     def test_screened_out_invoices_are_rejected_with_their_rule(
         self, contract_uows: UnitOfWorkFactory

@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import psycopg
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import ARRAY, Text, and_, exists, func, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clearing.adapters.persistence import invoice_state as state
 from clearing.adapters.persistence.copying import copy_rows
 from clearing.adapters.persistence.rows import in_scope, now, storable
 from clearing.adapters.persistence.tables import (
+    CycleObligationRow,
+    CycleStepRow,
     InvoiceEventRow,
     InvoiceRow,
 )
 from clearing.domain.errors import Conflict
 from clearing.domain.invoices import (
-    Dispute,
+    LIFECYCLE,
+    Action,
     Invoice,
     InvoiceEvent,
     InvoiceFilter,
-    Rejection,
-    Status,
 )
 
 
@@ -34,29 +37,22 @@ class InvoiceRepository:
         self.session = session
 
     def add_many(self, invoices: Sequence[Invoice], actor: str) -> list[Invoice]:
-        """Insert new invoices (their ``sequence`` is assigned here) and their first event."""
+        """Insert new invoices (their ``sequence`` is assigned here). Each row keeps who
+        submitted it and into which status: its first history event is read from there."""
         if not invoices:
             return []
         stamp = now()
         if self.session.get_bind().dialect.name == "postgresql":
-            stored = self._copy_many(invoices, stamp)
-        else:
-            stored = self._insert_many(invoices, stamp)
-        copy_rows(
-            self.session,
-            InvoiceEventRow.__table__,  # type: ignore[arg-type]
-            ["invoice_id", "to_status", "actor", "reason", "at"],
-            (
-                (i.id, i.status.value, actor, i.rejection.reason if i.rejection else None, stamp)
-                for i in invoices
-            ),
-        )
-        return stored
+            return self._copy_many(invoices, actor, stamp)
+        return self._insert_many(invoices, actor, stamp)
 
-    def _insert_many(self, invoices: Sequence[Invoice], stamp: datetime) -> list[Invoice]:
+    def _insert_many(
+        self, invoices: Sequence[Invoice], actor: str, stamp: datetime
+    ) -> list[Invoice]:
         rows = [_invoice_values(invoice, stamp) for invoice in invoices]
-        for row in rows:
+        for row, invoice in zip(rows, invoices, strict=True):
             del row["sequence"]
+            row["submitted_by"], row["submitted_as"] = actor, invoice.status.value
         try:
             returned = self.session.execute(
                 insert(InvoiceRow).returning(InvoiceRow.id, InvoiceRow.sequence), rows
@@ -66,47 +62,68 @@ class InvoiceRepository:
             raise Conflict(_integrity_message(error), field="invoice_number") from error
         return [_with_sequence(invoice, sequences[invoice.id]) for invoice in invoices]
 
-    def _copy_many(self, invoices: Sequence[Invoice], stamp: datetime) -> list[Invoice]:
+    def _copy_many(self, invoices: Sequence[Invoice], actor: str, stamp: datetime) -> list[Invoice]:
         """PostgreSQL: take the sequence numbers first, then COPY the rows in."""
         sequences = list(
             self.session.scalars(
+                # The sequence is looked up once for the statement, not once per number.
                 text(
-                    "SELECT nextval(pg_get_serial_sequence('invoices', 'sequence')) "
-                    "FROM generate_series(1, :count)"
+                    "SELECT nextval((SELECT CAST(pg_get_serial_sequence('invoices', 'sequence') "
+                    "AS regclass))) FROM generate_series(1, :count)"
                 ),
                 {"count": len(invoices)},
             )
         )
-        stored = [_with_sequence(i, n) for i, n in zip(invoices, sequences, strict=True)]
-        values = [_invoice_values(invoice, stamp) for invoice in stored]
-        columns = list(values[0])
         try:
             copy_rows(
                 self.session,
                 InvoiceRow.__table__,  # type: ignore[arg-type]
-                columns,
-                (tuple(row[c] for c in columns) for row in values),
+                _COPY_COLUMNS,
+                (_copy_row(i, n, actor, stamp) for i, n in zip(invoices, sequences, strict=True)),
             )
         except psycopg.errors.UniqueViolation as error:
             raise Conflict(
                 "an invoice with this number from this exporter exists already",
                 field="invoice_number",
             ) from error
-        return stored
+        return [_with_sequence(i, n) for i, n in zip(invoices, sequences, strict=True)]
 
     def get(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
         if not storable(invoice_id):
             return None
-        query = select(InvoiceRow).where(InvoiceRow.id == invoice_id)
         if for_update:
-            query = query.with_for_update()
-        row = self.session.scalars(query).first()
-        return invoice_of_row(row) if row else None
+            # Lock the row first, then read its state in a statement of its own: one that
+            # waited for a cut-off's lock must see what that cut-off recorded (a statement's
+            # joins keep the view from before the wait, and the take leaves the row as it was).
+            locked = select(InvoiceRow.sequence).where(InvoiceRow.id == invoice_id)
+            if self.session.scalar(locked.with_for_update()) is None:
+                return None
+        overlay = state.for_pages(self.session)
+        row = self.session.execute(
+            select(*overlay.columns)
+            .select_from(overlay.invoices)
+            .where(InvoiceRow.id == invoice_id)
+        ).first()
+        return state.invoice_of_state(row) if row else None
 
     def existing_numbers(self, exporter_id: str, numbers: Iterable[str]) -> set[str]:
         wanted = sorted(set(numbers))
         if not wanted:
             return set()
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One array parameter, not a thousand, each number looked for on its own (by the
+            # unique index when the exporter has many invoices): a filter of the exporter's
+            # invoices by a list of a thousand grows with every invoice the exporter has.
+            each = (
+                func.unnest(literal(wanted, ARRAY(Text())))
+                .table_valued("number")
+                .render_derived(name="wanted")
+            )
+            stored = exists().where(
+                InvoiceRow.exporter_id == exporter_id,
+                InvoiceRow.invoice_number == each.c.number,
+            )
+            return set(self.session.scalars(select(each.c.number).where(stored)))
         return set(
             self.session.scalars(
                 select(InvoiceRow.invoice_number).where(
@@ -145,34 +162,98 @@ class InvoiceRepository:
         )
 
     def history(self, invoice_id: str) -> list[InvoiceEvent]:
-        rows = self.session.scalars(
-            select(InvoiceEventRow)
-            .where(InvoiceEventRow.invoice_id == invoice_id)
-            .order_by(InvoiceEventRow.id)
-        )
-        return [
-            InvoiceEvent(
-                r.invoice_id,
-                r.from_status,
-                r.to_status,
-                r.actor,
-                r.reason,
-                r.details,
-                r.at.isoformat(),
+        """The stored events and those of the cycle steps that took and settled the invoice
+        (recorded once per cycle), in the order they happened."""
+        if not storable(invoice_id):
+            return []
+        found: list[tuple[tuple[int, int, int], InvoiceEvent]] = []
+        submitted = self.session.execute(
+            select(
+                InvoiceRow.submitted_by,
+                InvoiceRow.submitted_as,
+                InvoiceRow.rejection_reason,
+                InvoiceRow.created_at,
+            ).where(InvoiceRow.id == invoice_id)
+        ).first()
+        if submitted is not None and submitted.submitted_by and submitted.submitted_as:
+            # The submission, kept on the row: the first event of every invoice.
+            rejected = submitted.submitted_as == _SUBMITTED_REJECTED
+            event = InvoiceEvent(
+                invoice_id,
+                None,
+                submitted.submitted_as,
+                submitted.submitted_by,
+                submitted.rejection_reason if rejected else None,
+                None,
+                submitted.created_at.isoformat(),
             )
-            for r in rows
+            found.append(((-1, 0, 0), event))
+        found += [
+            (
+                (r.id, 0, 0),
+                InvoiceEvent(
+                    r.invoice_id,
+                    r.from_status,
+                    r.to_status,
+                    r.actor,
+                    r.reason,
+                    r.details,
+                    r.at.isoformat(),
+                ),
+            )
+            for r in self.session.scalars(
+                select(InvoiceEventRow).where(InvoiceEventRow.invoice_id == invoice_id)
+            )
         ]
+        steps = self.session.execute(
+            select(
+                CycleStepRow.id,
+                CycleStepRow.step,
+                CycleStepRow.actor,
+                CycleStepRow.at,
+                CycleStepRow.after_event,
+                CycleObligationRow.cycle_id,
+                CycleObligationRow.settled,
+                CycleObligationRow.outstanding,
+            ).join(
+                CycleObligationRow,
+                and_(
+                    CycleObligationRow.cycle_id == CycleStepRow.cycle_id,
+                    CycleObligationRow.invoice_id == invoice_id,
+                ),
+            )
+        )
+        for step_id, step, actor, at, after_event, cycle, settled, owed in steps:
+            event = _step_event(invoice_id, step, actor, at, cycle, settled, owed)
+            # A step's events come after every event stored before it, and before any later.
+            found.append(((after_event, 1, step_id), event))
+        return [event for _order, event in sorted(found, key=lambda item: item[0])]
 
     def list(self, filters: InvoiceFilter) -> list[Invoice]:
         if not storable(filters.cycle_id):
             return []
-        query = select(InvoiceRow).order_by(InvoiceRow.sequence).limit(filters.limit)
+        # A page is read invoice by invoice in sequence order and stops when full; but one that
+        # only an overlay's absence lets through (the pool while a cycle holds it) joins the
+        # snapshot as a whole.
+        shown = state.shown_now(self.session)
+        overlay = state.for_pages(self.session)
+        if filters.status == state.OVERLAID and state.OVERLAID not in shown:
+            overlay = state.JOINED
+        query = (
+            select(*overlay.columns)
+            .select_from(overlay.invoices)
+            .order_by(InvoiceRow.sequence)
+            .limit(filters.limit)
+        )
         if filters.after_sequence is not None:
             query = query.where(InvoiceRow.sequence > filters.after_sequence)
         if filters.status is not None:
-            query = query.where(InvoiceRow.status == filters.status)
+            query = query.where(overlay.status_in([filters.status], shown))
         if filters.cycle_id is not None:
-            query = query.where(InvoiceRow.cycle_id == filters.cycle_id)
+            query = query.where(overlay.cycle_id == filters.cycle_id)
+            if filters.cycle_id != self.session.scalar(state.latest_taker()):
+                # No overlay shows another cycle than the latest take's: its row must name it.
+                query = query.where(InvoiceRow.cycle_id == filters.cycle_id)
         visible = in_scope(
             filters.scope,
             (InvoiceRow.exporter_id, InvoiceRow.exporter_entity),
@@ -180,7 +261,35 @@ class InvoiceRepository:
         )
         if visible is not None:
             query = query.where(visible)
-        return [invoice_of_row(row) for row in self.session.scalars(query)]
+        return [state.invoice_of_state(row) for row in self.session.execute(query)]
+
+
+def _step_event(
+    invoice_id: str, step: str, actor: str, at: datetime, cycle: str, settled: int, owed: int
+) -> InvoiceEvent:
+    """The event a cycle step records for one invoice of its snapshot, as it reads in the
+    invoice's history (the same transition and reason for every invoice the step moved)."""
+    if step == state.TAKE_STEP:
+        take = state.TAKE
+        return InvoiceEvent(
+            invoice_id,
+            take.source.value,
+            take.target.value,
+            actor,
+            f"taken by cycle {cycle}",
+            None,
+            at.isoformat(),
+        )
+    settle = state.SETTLE
+    return InvoiceEvent(
+        invoice_id,
+        settle.source.value,
+        settle.outcome(normal=settled == owed).value,
+        actor,
+        f"cycle {cycle} settled {settled} of {owed} minor units",
+        None,
+        at.isoformat(),
+    )
 
 
 def _integrity_message(error: IntegrityError) -> str:
@@ -209,18 +318,50 @@ def _invoice_values(invoice: Invoice, stamp: datetime) -> dict[str, Any]:
     }
 
 
+#: Every field of an invoice but its sequence, read at once; and where the sequence goes back.
+_UNNUMBERED = attrgetter(*(f.name for f in fields(Invoice) if f.name != "sequence"))
+_SEQUENCE_AT = [f.name for f in fields(Invoice)].index("sequence")
+_PLAIN_UNNUMBERED = tuple(name for name in _PLAIN_FIELDS if name != "sequence")
+_PLAIN_VALUES = attrgetter(*_PLAIN_UNNUMBERED)
+
+#: The columns of a new invoice's row, in the order of :func:`_copy_row`.
+_COPY_COLUMNS = (
+    *_PLAIN_UNNUMBERED,
+    "sequence",
+    "status",
+    "dispute_fields",
+    "dispute_reason",
+    "rejection_rule",
+    "rejection_reason",
+    "submitted_by",
+    "submitted_as",
+    "created_at",
+    "updated_at",
+)
+
+#: The status of an invoice rejected as it was submitted: its first event gives the reason
+#: (a rejection is final, so the row's reason is still that one).
+_SUBMITTED_REJECTED = LIFECYCLE[Action.SUBMIT].outcome(normal=False).value
+
+
 def _with_sequence(invoice: Invoice, sequence: int) -> Invoice:
-    return replace(invoice, sequence=sequence)
+    values: tuple[Any, ...] = _UNNUMBERED(invoice)
+    return Invoice(*(*values[:_SEQUENCE_AT], sequence, *values[_SEQUENCE_AT:]))
 
 
-def invoice_of_row(row: InvoiceRow) -> Invoice:
-    """The domain invoice of a stored row (an ORM row, or a plain row with its columns)."""
-    disputed = row.status == Status.DISPUTED.value
-    return Invoice(
-        **{name: getattr(row, name) for name in _PLAIN_FIELDS},
-        status=Status(row.status),
-        dispute=Dispute(row.dispute_fields or {}, row.dispute_reason or "") if disputed else None,
-        rejection=Rejection(row.rejection_rule or "", row.rejection_reason or "")
-        if row.rejection_rule
-        else None,
+def _copy_row(invoice: Invoice, sequence: int, actor: str, stamp: datetime) -> tuple[Any, ...]:
+    """The row of :data:`_COPY_COLUMNS` of a new invoice (as :func:`_invoice_values`)."""
+    dispute, rejection, status = invoice.dispute, invoice.rejection, invoice.status.value
+    return (
+        *_PLAIN_VALUES(invoice),
+        sequence,
+        status,
+        dispute.fields if dispute else None,
+        dispute.reason if dispute else None,
+        rejection.rule if rejection else None,
+        rejection.reason if rejection else None,
+        actor,
+        status,
+        stamp,
+        stamp,
     )

@@ -32,8 +32,12 @@ class ApiKeyRepository:
         self.session.flush()
 
     def by_hash(self, key_hash: str) -> Principal | None:
-        row = self.session.scalars(
-            select(ApiKeyRow).where(ApiKeyRow.key_hash == key_hash, ApiKeyRow.revoked_at.is_(None))
+        # A plain row: every request authenticates, and needs no ORM object for it.
+        key = ApiKeyRow
+        row = self.session.execute(
+            select(key.id, key.role, key.entity, key.participant_id).where(
+                key.key_hash == key_hash, key.revoked_at.is_(None)
+            )
         ).first()
         if row is None:
             return None

@@ -68,8 +68,9 @@ class ParticipantRepository:
         wanted = sorted(i for i in set(ids) if storable(i))
         if not wanted:
             return {}
-        rows = self.session.scalars(select(ParticipantRow).where(ParticipantRow.id.in_(wanted)))
-        return {row.id: _participant(row) for row in rows}
+        # Plain rows: a batch of invoices names up to a thousand participants.
+        rows = self.session.execute(select(*_COLUMNS).where(ParticipantRow.id.in_(wanted)))
+        return {row[0]: Participant(*row) for row in rows}
 
     def list(self, entity: str | None, after: str | None, limit: int) -> list[Participant]:
         query = select(ParticipantRow).order_by(ParticipantRow.id).limit(limit)
@@ -78,6 +79,16 @@ class ParticipantRepository:
         if after is not None:
             query = query.where(ParticipantRow.id > after)
         return [_participant(row) for row in self.session.scalars(query)]
+
+
+#: The columns of a participant, in the order of its fields.
+_COLUMNS = (
+    ParticipantRow.id,
+    ParticipantRow.entity,
+    ParticipantRow.name,
+    ParticipantRow.tax_id,
+    ParticipantRow.bank_account,
+)
 
 
 def _participant(row: ParticipantRow) -> Participant:

@@ -18,10 +18,11 @@ class RuleRepository:
         self.session = session
 
     def list(self) -> list[Rule]:
-        rows = self.session.scalars(
-            select(ComplianceRuleRow).order_by(ComplianceRuleRow.kind, ComplianceRuleRow.value)
+        rule = ComplianceRuleRow
+        rows = self.session.execute(
+            select(rule.kind, rule.value, rule.description).order_by(rule.kind, rule.value)
         )
-        return [Rule(RuleKind(r.kind), r.value, r.description) for r in rows]
+        return [Rule(RuleKind(kind), value, description) for kind, value, description in rows]
 
     def add(self, rule: Rule) -> None:
         exists = self.session.scalars(

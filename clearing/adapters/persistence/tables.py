@@ -137,6 +137,12 @@ class InvoiceRow(Base):
     dispute_reason: Mapped[str | None] = mapped_column(Text)
     rejection_rule: Mapped[str | None] = mapped_column(String(64))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    #: Who submitted the invoice and the status it was submitted into: the first event of its
+    #: history, read from the row (with ``created_at``, and the rejection's reason when it was
+    #: rejected at once) instead of a row of ``invoice_events``. NULL on invoices submitted
+    #: before revision 0005, whose first event is a row.
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
+    submitted_as: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -240,6 +246,30 @@ class CycleObligationRow(Base):
     settled: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
     debtor_leg: Mapped[int] = mapped_column(BigInteger, comment="minor units, debtor entity")
     creditor_leg: Mapped[int] = mapped_column(BigInteger, comment="minor units, creditor entity")
+
+
+class CycleStepRow(Base):
+    """A step a cycle took with its whole snapshot at once: ``take`` (cut-off) or ``settle``.
+
+    One row per cycle and step, instead of rewriting every invoice of the snapshot: an invoice's
+    status, outstanding and cycle while a cycle holds it, and the history events of these two
+    steps, are derived from this row and the snapshot (``invoice_state``).
+    """
+
+    __tablename__ = "cycle_steps"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "step"),
+        CheckConstraint("step IN ('take', 'settle')", name="step_known"),
+    )
+
+    #: The order the steps were taken in: the latest ``take`` is the one that holds invoices.
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    step: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The last ``invoice_events.id`` when the step was taken: its derived events come after it.
+    after_event: Mapped[int] = mapped_column(BigInteger)
 
 
 class CyclePositionRow(Base):
