@@ -74,7 +74,8 @@ class CycleMachine(CycleWalk, RuleBasedStateMachine):
         self.counter = 0
 
     def open_store(self) -> tuple[UnitOfWorkFactory, Reader]:
-        """An empty store, its units of work and a reader of its state."""
+        """An empty store, its units of work and a reader of its state: each machine (on the
+        in-memory store, on PostgreSQL) provides its own."""
         raise NotImplementedError
 
     def teardown(self) -> None:
