@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo net-example test lint bench install install-dev clean
+.PHONY: demo net-example test lint bench install install-dev browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,15 @@ demo: install
 net-example: install
 	$(BIN)/clearing net examples/obligations-2026-10.csv --rates examples/rates-2026-10.json --output out/result-2026-10.json
 
+## The browser tests drive Debian's chromium; install it when it is missing (root or sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 ## Run the whole test suite (PostgreSQL on 127.0.0.1:5432 for the integration tests).
-test: install-dev
+test: install-dev browser
 	$(BIN)/pytest -n 2
 
 lint: install-dev

@@ -1,6 +1,6 @@
 """The operators' pages in a real headless Chromium: sign in, open a proposed cycle, approve it.
 
-Needs Debian's chromium (``.ci/run`` installs it). A failing test leaves a screenshot in
+Needs Debian's chromium (``make test`` installs it). A failing test leaves a screenshot in
 ``out/screenshots/``.
 """
 
