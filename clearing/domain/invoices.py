@@ -10,12 +10,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any
 
 from clearing.domain.access import Scope
-from clearing.domain.errors import Conflict
+from clearing.domain.errors import Conflict, InvalidInput
 from clearing.domain.money import format_amount
 from clearing.domain.obligations import Obligation
 
@@ -31,6 +31,27 @@ class Status(enum.StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     RELEASED = "released"
+
+
+#: An invoice's dates lie in this window: a year outside it is a typing error, not trade.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+#: The longest payment term accepted between issue and due date (ten years of days).
+LONGEST_TERM = timedelta(days=3653)
+
+
+def check_dates(issue_date: date, due_date: date) -> None:
+    """An invoice's issue and due dates: in the accepted window, due on or after issue and
+    within the longest payment term."""
+    for field, value in (("issue_date", issue_date), ("due_date", due_date)):
+        if not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise InvalidInput(f"must be between {EARLIEST_DATE} and {LATEST_DATE}", field=field)
+    if due_date < issue_date:
+        raise InvalidInput("is before issue_date", field="due_date")
+    if due_date - issue_date > LONGEST_TERM:
+        raise InvalidInput(
+            f"is more than {LONGEST_TERM.days} days after issue_date", field="due_date"
+        )
 
 
 #: States from which the exporter may cancel and an operator may release: before any cycle.

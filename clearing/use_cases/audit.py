@@ -11,6 +11,7 @@ from clearing.domain.cycles import Cycle, CycleStatus
 from clearing.domain.errors import InvalidInput
 from clearing.domain.netting import net
 from clearing.use_cases.ports import UnitOfWork
+from clearing.use_cases.validation import MAX_JOURNAL_SEQ, check_cursor
 
 
 def ledger_entries(
@@ -19,8 +20,7 @@ def ledger_entries(
     """The journal paged by sequence, as exported documents: all entities for auditors, its
     own for an operator."""
     principal.require(Role.AUDITOR, Role.OPERATOR)
-    if after < 0:
-        raise InvalidInput("must not be negative", field="after")
+    check_cursor(after, "after", MAX_JOURNAL_SEQ)
     if not 1 <= limit <= 10_000:
         raise InvalidInput("must be between 1 and 10000", field="limit")
     with uow:

@@ -27,7 +27,12 @@ from clearing.domain.netting import net
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
 from clearing.use_cases.ports import UnitOfWork
-from clearing.use_cases.validation import check_limit, check_text
+from clearing.use_cases.validation import (
+    MAX_CYCLE_NUMBER,
+    check_cursor,
+    check_limit,
+    check_text,
+)
 
 
 def utc_now() -> datetime:
@@ -195,6 +200,15 @@ def locked_cycle(uow: UnitOfWork, cycle_id: str) -> Cycle:
 
 
 def get_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
+    """The whole cycle, corridor totals and metrics included: for operators and auditors only.
+    A trader reads its own position, legs and statement instead (DESIGN §10)."""
+    principal.require(Role.OPERATOR, Role.AUDITOR)
+    return visible_cycle(uow, principal, cycle_id)
+
+
+def visible_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
+    """The cycle behind a caller's own figures: any cycle for operators and auditors, one it
+    has a position in for a trader. Answers built on it show the trader only its own rows."""
     principal.require(Role.OPERATOR, Role.AUDITOR, Role.TRADER)
     with uow:
         cycle = uow.cycles.get(cycle_id)
@@ -210,4 +224,6 @@ def list_cycles(
 ) -> list[Cycle]:
     principal.require(Role.OPERATOR, Role.AUDITOR)
     with uow:
-        return uow.cycles.recent(before, check_limit(limit))
+        return uow.cycles.recent(
+            check_cursor(before, "cursor", MAX_CYCLE_NUMBER), check_limit(limit)
+        )

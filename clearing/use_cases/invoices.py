@@ -21,6 +21,7 @@ from clearing.domain.invoices import (
     InvoiceFilter,
     Rejection,
     Status,
+    check_dates,
     confirmation_differences,
     require_transition,
 )
@@ -163,8 +164,7 @@ def _new_invoice(
         )
     currency = check_currency(draft.currency)
     amount = parse_amount(draft.amount, currency)
-    if draft.due_date < draft.issue_date:
-        raise InvalidInput("is before issue_date", field="due_date")
+    check_dates(draft.issue_date, draft.due_date)
     hs_code = normalise_hs_code(draft.hs_code)
     description = check_text(draft.description, "description", required=False)
     screened = screening(hs_code, exporter.id, importer.id)

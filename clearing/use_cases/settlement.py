@@ -23,12 +23,12 @@ from clearing.domain.netting import Position, Settlement, net
 from clearing.domain.parties import Entity
 from clearing.domain.payments import Instruction, Transfer
 from clearing.use_cases.cycles import (
-    get_cycle,
     locked_cycle,
     new_cycle_id,
     save_and_settle_when_paid,
     settle,
     utc_now,
+    visible_cycle,
 )
 from clearing.use_cases.ports import UnitOfWork
 from clearing.use_cases.validation import check_limit, check_text
@@ -203,7 +203,7 @@ class PositionView:
 def cycle_positions(uow: UnitOfWork, principal: Principal, cycle_id: str) -> list[PositionView]:
     """Pay-in and pay-out instructions: all for auditors, the entity's for operators, its own
     for a trader."""
-    cycle = get_cycle(uow, principal, cycle_id)
+    cycle = visible_cycle(uow, principal, cycle_id)
     with uow:
         positions = uow.cycles.positions(cycle.id)
         pay_ins: dict[str, int] = {}
@@ -225,7 +225,7 @@ def cycle_settlements(
     uow: UnitOfWork, principal: Principal, cycle_id: str, after: str | None, limit: int
 ) -> list[Settlement]:
     """Legs per obligation, within the caller's visibility, paged by obligation id."""
-    cycle = get_cycle(uow, principal, cycle_id)
+    cycle = visible_cycle(uow, principal, cycle_id)
     with uow:
         return uow.cycles.settlements(
             cycle.id, principal.scope, after=after, limit=check_limit(limit)
@@ -233,7 +233,7 @@ def cycle_settlements(
 
 
 def cycle_refunds(uow: UnitOfWork, principal: Principal, cycle_id: str) -> list[Refund]:
-    cycle = get_cycle(uow, principal, cycle_id)
+    cycle = visible_cycle(uow, principal, cycle_id)
     with uow:
         refunds = uow.cycles.refunds(cycle.id)
     return [r for r in refunds if principal.sees_participant(r.participant_id, r.entity)]
@@ -253,7 +253,7 @@ class Statement:
 def participant_statement(
     uow: UnitOfWork, principal: Principal, cycle_id: str, participant_id: str
 ) -> Statement:
-    cycle = get_cycle(uow, principal, cycle_id)
+    cycle = visible_cycle(uow, principal, cycle_id)
     views = [
         v
         for v in cycle_positions(uow, principal, cycle_id)

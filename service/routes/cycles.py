@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse, Response
 
 from clearing.entrypoints import bootstrap
 from clearing.use_cases import cycles, settlement
-from clearing.use_cases.validation import MAX_PAGE
+from clearing.use_cases.validation import MAX_CYCLE_NUMBER, MAX_PAGE
 from service.dependencies import CurrentPrincipal, Post, Uow
+from service.json_body import StrictJsonRoute
 from service.schemas import (
     ERROR_RESPONSES,
     ApproveIn,
@@ -23,7 +24,9 @@ from service.schemas import (
 )
 from service.serializers import cycle_json, position_json, refund_json, settlement_json
 
-router = APIRouter(prefix="/v1/cycles", tags=["cycles"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/cycles", tags=["cycles"], responses=ERROR_RESPONSES, route_class=StrictJsonRoute
+)
 
 
 @router.post("", status_code=201, response_model=CycleOut)
@@ -38,7 +41,7 @@ def open_cycle(body: OpenCycleIn, post: Post) -> JSONResponse:
 def list_cycles(
     principal: CurrentPrincipal,
     uow: Uow,
-    cursor: int | None = None,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_CYCLE_NUMBER)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
     """Cycles, newest first."""
@@ -138,7 +141,7 @@ def settlements(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Legs per obligation, paged by obligation id."""
-    cycle = cycles.get_cycle(uow, principal, cycle_id)
+    cycle = cycles.visible_cycle(uow, principal, cycle_id)
     rows = settlement.cycle_settlements(uow, principal, cycle_id, cursor, limit)
     return {
         "items": [settlement_json(s, cycle) for s in rows],

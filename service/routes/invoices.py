@@ -20,6 +20,7 @@ from clearing.use_cases.validation import MAX_PAGE
 from service.dependencies import CurrentPrincipal, Post, Uow
 from service.errors import error_body, status_of, validation_error_body
 from service.idempotency import request_hash
+from service.json_body import StrictJsonRoute
 from service.schemas import (
     ERROR_RESPONSES,
     BatchOut,
@@ -32,7 +33,9 @@ from service.schemas import (
 )
 from service.serializers import event_json, invoice_json
 
-router = APIRouter(prefix="/v1/invoices", tags=["invoices"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/invoices", tags=["invoices"], responses=ERROR_RESPONSES, route_class=StrictJsonRoute
+)
 
 
 @router.post("", status_code=201, response_model=InvoiceOut)

@@ -9,18 +9,20 @@ from fastapi.responses import Response
 
 from clearing.domain.ledger import json_line
 from clearing.use_cases import audit
+from clearing.use_cases.validation import MAX_JOURNAL_SEQ
 from service.dependencies import CurrentPrincipal, Uow
+from service.json_body import StrictJsonRoute
 from service.schemas import ERROR_RESPONSES
 from service.serializers import balance_json
 
-router = APIRouter(tags=["ledger"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["ledger"], responses=ERROR_RESPONSES, route_class=StrictJsonRoute)
 
 
 @router.get("/v1/ledger/entries", response_class=Response)
 def entries(
     principal: CurrentPrincipal,
     uow: Uow,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_JOURNAL_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
     """The journal as JSON lines, paged by sequence (``after`` the last ``seq`` you have).

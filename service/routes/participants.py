@@ -11,10 +11,16 @@ from clearing.domain.errors import InvalidInput
 from clearing.use_cases import participants
 from clearing.use_cases.validation import MAX_PAGE
 from service.dependencies import CurrentPrincipal, Post, Uow
+from service.json_body import StrictJsonRoute
 from service.schemas import ERROR_RESPONSES, Page, ParticipantIn, ParticipantOut
 from service.serializers import participant_json
 
-router = APIRouter(prefix="/v1/participants", tags=["participants"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/participants",
+    tags=["participants"],
+    responses=ERROR_RESPONSES,
+    route_class=StrictJsonRoute,
+)
 
 
 @router.post("", status_code=201, response_model=ParticipantOut)

@@ -94,12 +94,14 @@ def test_a_trader_sees_only_its_own_position_settlements_and_statement(
         assert response.status_code == 404, response.text
     # A trader with no position in the cycle cannot find the cycle at all.
     outsider = trio.trader("CN", 2).headers
-    for path in ("", "/positions", "/settlements", f"/statements/{trio.trader('CN', 2).id}"):
+    for path in ("/positions", "/settlements", f"/statements/{trio.trader('CN', 2).id}"):
         assert trio.client.get(f"{cycle_url}{path}", headers=outsider).status_code == 404, path
 
-    # No operator's or auditor's views for a trader.
+    # No operator's or auditor's views for a trader: not even the cycle it has a position in,
+    # whose corridor totals and metrics are cycle-wide.
     for path in (
         "/v1/cycles",
+        cycle_url,
         f"{cycle_url}/instructions.csv",
         "/v1/ledger/entries",
         "/v1/ledger/balances",
