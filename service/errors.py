@@ -49,7 +49,11 @@ def validation_error_body(errors: Sequence[Any]) -> dict[str, str]:
             "message": f"is not valid JSON: {reason}{where}",
             "field": "body",
         }
-    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
+    location = [
+        str(part)
+        for part in first.get("loc", ())
+        if part not in ("body", "query", "header", "path", "cookie")
+    ]
     field = ".".join(location) or "body"
     message = str(first.get("msg", "invalid request"))
     return {"code": "invalid_input", "message": message, "field": field}

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
-from clearing.domain.invoices import InvoiceDraft
+from clearing.domain.cycles import CycleStatus
+from clearing.domain.invoices import InvoiceDraft, Status
+from clearing.domain.obligations import Policy
 from clearing.use_cases.invoices import MAX_BATCH
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -90,7 +92,7 @@ class ReasonIn(Strict):
 
 
 class OpenCycleIn(Strict):
-    policy: StrictStr = Field(default="fifo", examples=["fifo"])
+    policy: Policy = Field(default=Policy.FIFO, description="How a corridor's value is allocated.")
 
 
 class RatesIn(Strict):
@@ -117,21 +119,172 @@ class DefaultIn(Strict):
     reason: StrictStr = Field(min_length=1, max_length=2000)
 
 
+#: An amount as the API answers it: a decimal string in major units of the currency beside it.
+Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["125000.50"])]
+#: A time as ISO 8601 text, in UTC.
+Timestamp = Annotated[str, Field(examples=["2026-11-30T10:00:00+00:00"])]
+
+
+class RatesOut(BaseModel):
+    base: str
+    jurisdictions: dict[str, str]
+    rates: dict[str, str]
+    source: str
+    as_of: str
+
+
+class CorridorOut(BaseModel):
+    """One direction between two jurisdictions, valued in the cycle's base currency."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    submitted: Amount
+    settled: Amount
+    carried: Amount
+
+
+class JurisdictionOut(BaseModel):
+    """A jurisdiction's domestic totals, in its own currency."""
+
+    jurisdiction: str
+    currency: str
+    pay_in: Amount
+    pay_out: Amount
+
+
+class MetricsOut(BaseModel):
+    """Values in the base currency; ratios are six-place decimal strings."""
+
+    submitted_value: Amount
+    settled_value: Amount
+    carried_value: Amount
+    obligations: int
+    cross_border_payments_avoided: int
+    cross_border_value_avoided: Amount
+    netting_efficiency: str
+    domestic_liquidity_saved: str
+
+
+class ApprovalOut(BaseModel):
+    entity: str
+    digest: str
+    approved_at: Timestamp
+
+
 class CycleOut(BaseModel):
     id: str
     number: int
-    status: str
-    policy: str
+    status: CycleStatus
+    policy: Policy
     digest: str | None
     base: str | None
-    rates: dict[str, Any] | None
-    corridors: list[dict[str, Any]]
-    jurisdictions: list[dict[str, Any]]
-    metrics: dict[str, Any] | None
-    approvals: list[dict[str, Any]]
+    rates: RatesOut | None
+    corridors: list[CorridorOut]
+    jurisdictions: list[JurisdictionOut]
+    metrics: MetricsOut | None
+    approvals: list[ApprovalOut]
     required_approvals: list[str]
+    missing_approvals: list[str]
     superseded_by: str | None
     predecessor_id: str | None
+    defaulted: list[str]
+    note: str | None
+    opened_at: Timestamp
+    closed_at: Timestamp | None
+    settled_at: Timestamp | None
+
+
+class PositionOut(BaseModel):
+    """A participant's one net domestic payment for the cycle, in its jurisdiction's currency."""
+
+    participant_id: str
+    entity: str
+    currency: str
+    pay_in: Amount
+    pay_out: Amount
+    net: Amount
+    due: Amount
+    received: Amount
+    refunded: Amount
+    outstanding_pay_in: Amount
+
+
+class LegOut(BaseModel):
+    currency: str
+    amount: Amount
+
+
+class SettlementOut(BaseModel):
+    """What the cycle discharged of one obligation, and the domestic legs it made."""
+
+    obligation_id: str
+    debtor_id: str
+    debtor_entity: str
+    creditor_id: str
+    creditor_entity: str
+    currency: str
+    outstanding: Amount
+    settled: Amount
+    remaining: Amount
+    value: Amount
+    settled_value: Amount
+    debtor_leg: LegOut
+    creditor_leg: LegOut
+
+
+class RefundOut(BaseModel):
+    participant_id: str
+    entity: str
+    currency: str
+    amount: Amount
+    reason: str
+
+
+class StatementOut(BaseModel):
+    cycle_id: str
+    cycle_status: CycleStatus
+    participant_id: str
+    position: PositionOut | None
+    obligations: list[SettlementOut]
+    refunds: list[RefundOut]
+
+
+class BalanceOut(BaseModel):
+    entity: str
+    account: str
+    currency: str
+    balance: Amount
+
+
+class ProblemOut(BaseModel):
+    """A problem found by verification, at a journal ``seq`` or a cycle."""
+
+    seq: int | None = None
+    cycle_id: str | None = None
+    message: str
+
+
+class VerificationOut(BaseModel):
+    ok: bool
+    entries: int
+    cycles: int
+    head_hash: str
+    problems: list[ProblemOut]
+
+
+class EventOut(BaseModel):
+    """One transition in an invoice's status history."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_status: Status | None = Field(alias="from")
+    to_status: Status = Field(alias="to")
+    actor: str
+    reason: str | None
+    details: dict[str, Any] | None
+    at: Timestamp | None
 
 
 class DisputeOut(BaseModel):
@@ -158,7 +311,7 @@ class InvoiceOut(BaseModel):
     due_date: date
     hs_code: str
     description: str
-    status: str
+    status: Status
     priority: int
     sequence: int
     cycle_id: str | None
@@ -176,8 +329,13 @@ class BatchOut(BaseModel):
     results: list[BatchItemOut]
 
 
-class Page(BaseModel):
-    items: list[Any]
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class Page(BaseModel, Generic[Item]):
+    """A page of a list; ``next_cursor`` is null on the last page."""
+
+    items: list[Item]
     next_cursor: str | None
 
 

@@ -18,9 +18,14 @@ from service.schemas import (
     CycleOut,
     DefaultIn,
     OpenCycleIn,
+    Page,
     PayInIn,
+    PositionOut,
     RatesIn,
     ReasonIn,
+    RefundOut,
+    SettlementOut,
+    StatementOut,
 )
 from service.serializers import cycle_json, position_json, refund_json, settlement_json
 
@@ -37,7 +42,7 @@ def open_cycle(body: OpenCycleIn, post: Post) -> JSONResponse:
     )
 
 
-@router.get("")
+@router.get("", response_model=Page[CycleOut])
 def list_cycles(
     principal: CurrentPrincipal,
     uow: Uow,
@@ -125,14 +130,14 @@ def declare_default(cycle_id: str, body: DefaultIn, post: Post) -> JSONResponse:
     )
 
 
-@router.get("/{cycle_id}/positions")
+@router.get("/{cycle_id}/positions", response_model=Page[PositionOut])
 def positions(cycle_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     """Pay-in / pay-out instructions per participant, with what has been received."""
     views = settlement.cycle_positions(uow, principal, cycle_id)
     return {"items": [position_json(v) for v in views], "next_cursor": None}
 
 
-@router.get("/{cycle_id}/settlements")
+@router.get("/{cycle_id}/settlements", response_model=Page[SettlementOut])
 def settlements(
     cycle_id: str,
     principal: CurrentPrincipal,
@@ -149,14 +154,14 @@ def settlements(
     }
 
 
-@router.get("/{cycle_id}/refunds")
+@router.get("/{cycle_id}/refunds", response_model=Page[RefundOut])
 def refunds(cycle_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     """Money to return to participants after a default."""
     found = settlement.cycle_refunds(uow, principal, cycle_id)
     return {"items": [refund_json(r) for r in found], "next_cursor": None}
 
 
-@router.get("/{cycle_id}/statements/{participant_id}")
+@router.get("/{cycle_id}/statements/{participant_id}", response_model=StatementOut)
 def statement(
     cycle_id: str, participant_id: str, principal: CurrentPrincipal, uow: Uow
 ) -> dict[str, Any]:
@@ -172,7 +177,11 @@ def statement(
     }
 
 
-@router.get("/{cycle_id}/instructions.csv", response_class=Response)
+@router.get(
+    "/{cycle_id}/instructions.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def instructions_csv(
     cycle_id: str, principal: CurrentPrincipal, uow: Uow, entity: str | None = None
 ) -> Response:

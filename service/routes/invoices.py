@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from clearing.domain.access import Principal
 from clearing.domain.errors import ClearingError, InvalidInput
-from clearing.domain.invoices import Invoice
+from clearing.domain.invoices import Invoice, Status
 from clearing.use_cases import invoices
 from clearing.use_cases.idempotency import answer_once
 from clearing.use_cases.ports import UnitOfWork
@@ -25,6 +25,7 @@ from service.schemas import (
     ERROR_RESPONSES,
     BatchOut,
     ConfirmIn,
+    EventOut,
     InvoiceBatchIn,
     InvoiceIn,
     InvoiceOut,
@@ -86,11 +87,11 @@ def submit_batch(body: InvoiceBatchIn, post: Post) -> JSONResponse:
     return _BulkJSONResponse(answer)
 
 
-@router.get("", response_model=Page)
+@router.get("", response_model=Page[InvoiceOut])
 def list_invoices(
     principal: CurrentPrincipal,
     uow: Uow,
-    status: str | None = None,
+    status: Status | None = None,
     cycle: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
@@ -117,7 +118,7 @@ def get_invoice(invoice_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[
     return invoice_json(invoices.get_invoice(uow, principal, invoice_id))
 
 
-@router.get("/{invoice_id}/history")
+@router.get("/{invoice_id}/history", response_model=Page[EventOut])
 def invoice_history(invoice_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     """The invoice's status history, oldest first."""
     events = invoices.invoice_history(uow, principal, invoice_id)

@@ -12,13 +12,23 @@ from clearing.use_cases import audit
 from clearing.use_cases.validation import MAX_JOURNAL_SEQ
 from service.dependencies import CurrentPrincipal, Uow
 from service.json_body import StrictJsonRoute
-from service.schemas import ERROR_RESPONSES
+from service.schemas import ERROR_RESPONSES, BalanceOut, Page, VerificationOut
 from service.serializers import balance_json
 
 router = APIRouter(tags=["ledger"], responses=ERROR_RESPONSES, route_class=StrictJsonRoute)
 
 
-@router.get("/v1/ledger/entries", response_class=Response)
+@router.get(
+    "/v1/ledger/entries",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One journal entry per line: `seq, entity, cycle_id, kind, postings` "
+            "(each `account, currency, amount`), `prev_hash, hash`.",
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def entries(
     principal: CurrentPrincipal,
     uow: Uow,
@@ -34,7 +44,7 @@ def entries(
     return Response(body, media_type="application/x-ndjson", headers=headers)
 
 
-@router.get("/v1/ledger/balances")
+@router.get("/v1/ledger/balances", response_model=Page[BalanceOut])
 def balances(principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     """Balances derived from postings: every account of the caller's visible books."""
     found = audit.ledger_balances(uow, principal)
@@ -44,7 +54,7 @@ def balances(principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/audit/verify")
+@router.get("/v1/audit/verify", response_model=VerificationOut, response_model_exclude_none=True)
 def verify(principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     """Re-check the hash chain, the balances and every settled cycle's digest."""
     return audit.verify(uow, principal).to_json()

@@ -41,7 +41,7 @@ def register_participant(body: ParticipantIn, post: Post) -> JSONResponse:
     )
 
 
-@router.get("", response_model=Page)
+@router.get("", response_model=Page[ParticipantOut])
 def list_participants(
     principal: CurrentPrincipal,
     uow: Uow,
