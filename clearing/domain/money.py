@@ -17,6 +17,14 @@ from clearing.domain.errors import InvalidInput
 
 #: The largest amount accepted at the edges, in minor units (DESIGN §3).
 MAX_MINOR_UNITS = 10**14
+#: No amount within the limit has more significant digits than the limit itself; counting them
+#: first keeps ``int()`` away from text long enough to hit Python's conversion limit.
+_MAX_DIGITS = len(str(MAX_MINOR_UNITS))
+#: Signed amounts (ledger postings, snapshots) may be sums beyond the per-amount limit, but none
+#: comes near the 38 digits a signed 128-bit integer holds.
+_MAX_SIGNED_DIGITS = 38
+#: How much of a bad value an error message quotes.
+_SHOWN_CHARACTERS = 24
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 _PLAIN_DECIMAL = re.compile(r"(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
@@ -59,36 +67,48 @@ def parse_amount(text: str, currency: str, *, field: str = "amount") -> int:
     match = _PLAIN_DECIMAL.fullmatch(text)
     if match is None:
         raise InvalidInput(
-            f'{text!r} is not a plain positive decimal number such as "1234.56"', field=field
+            f'{shown(text)} is not a plain positive decimal number such as "1234.56"', field=field
         )
     fraction = match["fraction"] or ""
     if len(fraction) > places:
         raise InvalidInput(
-            f"{text!r} has {len(fraction)} decimal places; {currency} allows {places}",
+            f"{shown(text)} has {len(fraction)} decimal places; {currency} allows {places}",
             field=field,
         )
-    minor = int(match["whole"] + fraction.ljust(places, "0"))
-    if minor == 0:
-        raise InvalidInput("must be greater than zero", field=field)
-    if minor > MAX_MINOR_UNITS:
+    digits = (match["whole"] + fraction.ljust(places, "0")).lstrip("0")
+    if len(digits) > _MAX_DIGITS or int(digits or "0") > MAX_MINOR_UNITS:
         raise InvalidInput(
-            f"{text!r} exceeds the limit of {format_amount(MAX_MINOR_UNITS, currency)}",
+            f"{shown(text)} exceeds the limit of {format_amount(MAX_MINOR_UNITS, currency)}",
             field=field,
         )
-    return minor
+    if not digits:
+        raise InvalidInput("must be greater than zero", field=field)
+    return int(digits)
 
 
 def parse_signed_amount(text: str, currency: str, *, field: str = "amount") -> int:
     """Parse a signed decimal string (as in ledger exports) into minor units of ``currency``."""
     places = exponent(currency)
     if not isinstance(text, str) or not _SIGNED_DECIMAL.fullmatch(text):
-        raise InvalidInput(f"{text!r} is not a signed decimal number", field=field)
+        raise InvalidInput(f"{shown(text)} is not a signed decimal number", field=field)
     negative = text.startswith("-")
     whole, _, fraction = text.lstrip("-").partition(".")
     if len(fraction) > places:
-        raise InvalidInput(f"{text!r} has more decimal places than {currency} allows", field=field)
-    minor = int(whole + fraction.ljust(places, "0"))
+        raise InvalidInput(
+            f"{shown(text)} has more decimal places than {currency} allows", field=field
+        )
+    digits = (whole + fraction.ljust(places, "0")).lstrip("0") or "0"
+    if len(digits) > _MAX_SIGNED_DIGITS:
+        raise InvalidInput(f"{shown(text)} has more digits than any amount", field=field)
+    minor = int(digits)
     return -minor if negative else minor
+
+
+def shown(text: object) -> str:
+    """``text`` quoted for an error message, cut short when it is long."""
+    if not isinstance(text, str) or len(text) <= _SHOWN_CHARACTERS:
+        return repr(text)
+    return f"{text[:_SHOWN_CHARACTERS]!r}… ({len(text):,} characters)"
 
 
 def format_amount(minor: int, currency: str) -> str:
@@ -110,7 +130,7 @@ def parse_rate(text: str, *, field: str = "rate") -> Decimal:
     """Parse an FX rate: an exact, positive decimal string (no exponent notation)."""
     if not isinstance(text, str) or _PLAIN_DECIMAL.fullmatch(text) is None:
         raise InvalidInput(
-            f'{text!r} is not a plain positive decimal number such as "0.0781"', field=field
+            f'{shown(text)} is not a plain positive decimal number such as "0.0781"', field=field
         )
     rate = Decimal(text)
     if rate == 0:
