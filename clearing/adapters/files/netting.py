@@ -73,8 +73,9 @@ def parse_obligations(
     lines: Iterable[str], rates: RateSet, path: str | Path = "<input>"
 ) -> Iterator[Obligation]:
     """Parse CSV text into obligations; raise :class:`FileInputError` at the first bad field."""
-    reader = csv.reader(lines)
-    header = next(reader, None)
+    reader = csv.reader(lines, strict=True)
+    rows = _csv_rows(reader, path)
+    header = next(rows, None)
     if header is None:
         raise FileInputError(path, 1, None, "the file is empty; expected a header row")
     header = [name.strip() for name in header]
@@ -85,7 +86,7 @@ def parse_obligations(
     seen_ids: dict[str, int] = {}
     homes: dict[str, str] = {}
     count = 0
-    for row in reader:
+    for row in rows:
         line = reader.line_num
         if not row or all(not cell.strip() for cell in row):
             continue
@@ -117,6 +118,30 @@ def parse_obligations(
         yield obligation
     if count == 0:
         raise FileInputError(path, reader.line_num or 1, None, "no obligations after the header")
+
+
+def _csv_rows(reader: Any, path: str | Path) -> Iterator[list[str]]:
+    """The rows of ``reader``; a row that is not CSV raises :class:`FileInputError` naming the
+    line it starts on."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row: list[str] = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise FileInputError(path, start, None, csv_problem(error)) from None
+        yield row
+
+
+def csv_problem(error: csv.Error) -> str:
+    """What a ``csv.Error`` means, in words a person who wrote the file can act on."""
+    text = str(error)
+    if text == "unexpected end of data":
+        return "a quoted field is not closed: its quote runs to the end of the file"
+    if text.startswith("field larger than field limit"):
+        return f"a field is longer than {csv.field_size_limit():,} characters"
+    return f"not valid CSV ({text})"
 
 
 def _parse_row(
