@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from clearing.adapters.files.payments import instructions_csv
 from clearing.adapters.persistence.database import (
+    DatabaseUnavailable,
     NullPool,
+    check_connection,
+    create_database_if_missing,
     database_url,
     display_url,
     make_engine,
@@ -19,6 +22,8 @@ from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from clearing.use_cases.ports import UnitOfWorkFactory
 
 __all__ = [
+    "DatabaseUnavailable",
+    "create_database_if_missing",
     "instructions_csv",
     "ready_unit_of_work_factory",
     "unit_of_work_factory",
@@ -38,8 +43,11 @@ def unit_of_work_factory(url: str | None = None, *, pooled: bool = True) -> Unit
 
 def ready_unit_of_work_factory(url: str | None = None) -> UnitOfWorkFactory:
     """Unpooled units of work, once the database is known to answer and to be migrated;
-    :class:`~clearing.domain.errors.NotReady` otherwise."""
-    factory = SqlUnitOfWorkFactory(make_engine(url, poolclass=NullPool))
+    :class:`~clearing.domain.errors.NotReady` otherwise (:class:`DatabaseUnavailable` when the
+    server does not answer), and :class:`~clearing.domain.errors.InvalidInput` for a bad URL."""
+    engine = make_engine(url, poolclass=NullPool)
+    check_connection(engine)
+    factory = SqlUnitOfWorkFactory(engine)
     factory.check_schema()
     return factory
 

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -45,7 +45,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 audit_app = typer.Typer(help="Verify the ledger: hash chain, balances and every cycle's digest.")
-db_app = typer.Typer(help="The database named by DATABASE_URL (default: ./clearing.db).")
+db_app = typer.Typer(
+    help="The database named by DATABASE_URL (default: ./clearing.db). Every command that "
+    "opens it exits 2 when the URL is bad or the database is not migrated, and 1 when its "
+    "server cannot be reached."
+)
 entities_app = typer.Typer(help="Clearing entities, one per jurisdiction.")
 keys_app = typer.Typer(help="API keys. A key is shown once and stored only as a hash.")
 rules_app = typer.Typer(help="Compliance rules: blocked goods, priority goods, blocked parties.")
@@ -57,6 +61,7 @@ app.add_typer(rules_app, name="rules", no_args_is_help=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_VERIFY_FAILED = 1
+EXIT_DATABASE_UNAVAILABLE = 1
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -100,9 +105,17 @@ def net_command(
         sys.stdout.buffer.writelines(document)
         sys.stdout.flush()
         return
-    _write_atomically(output, document)
+    _write_output(output, document)
     print_summary(result, Console())
     Console().print(f"Result written to {output}", highlight=False)
+
+
+def _write_output(path: Path, content: str | Sequence[bytes | memoryview]) -> None:
+    """Write the file ``--output`` names, or fail naming the option."""
+    try:
+        _write_atomically(path, content)
+    except OSError as error:
+        _fail(f"--output {path}: cannot be written ({error.strerror})")
 
 
 def _write_atomically(path: Path, content: str | Sequence[bytes | memoryview]) -> None:
@@ -186,13 +199,20 @@ def audit_export(
     with uows() as uow:
         total = uow.ledger.count()
         lines = 0
-        with _progress() as progress, open(output, "w", encoding="utf-8") as handle:
+        with _progress() as progress, _opened_output(output) as handle:
             task = progress.add_task("exporting the journal", total=total)
             for document in uow.ledger.iterate_documents():
                 handle.write(ledger.json_line(document) + "\n")
                 lines += 1
                 progress.advance(task)
     Console().print(f"{lines} entries written to {output}", highlight=False)
+
+
+def _opened_output(path: Path) -> TextIO:
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as error:
+        _fail(f"--output {path}: cannot be written ({error.strerror})")
 
 
 def _print_report(report: ledger.VerificationReport) -> None:
@@ -219,16 +239,33 @@ def _uows() -> UnitOfWorkFactory:
     try:
         return ready_unit_of_work_factory()
     except ClearingError as error:
-        _fail(str(error))
+        _fail_on_database(error)
+
+
+def _fail_on_database(error: ClearingError) -> NoReturn:
+    """Exit 1 when the server cannot be reached (trying again may do), 2 when the URL or the
+    database needs fixing."""
+    from clearing.entrypoints.bootstrap import DatabaseUnavailable
+
+    unavailable = isinstance(error, DatabaseUnavailable)
+    _fail(str(error), EXIT_DATABASE_UNAVAILABLE if unavailable else EXIT_BAD_INPUT)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the migrations (idempotent)."""
-    from clearing.entrypoints.bootstrap import upgrade_database
+    """Apply the migrations (idempotent), first creating the PostgreSQL database if its server
+    has none of that name. Exits 2 for a bad DATABASE_URL, 1 when the server cannot be reached."""
+    from clearing.entrypoints.bootstrap import create_database_if_missing, upgrade_database
 
-    where = upgrade_database()
-    Console().print(f"database at {where} is up to date", highlight=False)
+    console = Console(soft_wrap=True)
+    try:
+        created = create_database_if_missing()
+        if created is not None:
+            console.print(f"created the database {created}", highlight=False)
+        where = upgrade_database()
+    except ClearingError as error:
+        _fail_on_database(error)
+    console.print(f"database at {where} is up to date", highlight=False)
 
 
 @entities_app.command("add")
@@ -335,7 +372,11 @@ def demo(
     if database is None:
         Path("clearing-demo.db").unlink(missing_ok=True)
         database = "sqlite:///clearing-demo.db"
-    console.print(f"Pilot database: {upgrade_database(database)}", highlight=False)
+    try:
+        where = upgrade_database(database)
+    except ClearingError as error:
+        _fail_on_database(error)
+    console.print(f"Pilot database: {where}", highlight=False)
     try:
         pilot.run(unit_of_work_factory(database, pooled=False), console)
     except ClearingError as error:
@@ -397,7 +438,7 @@ def payments_command(
     if output is None:
         sys.stdout.write(content)
     else:
-        _write_atomically(output, content)
+        _write_output(output, content)
         Console(stderr=True).print(f"written to {output}", highlight=False)
 
 
