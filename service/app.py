@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clearing import __version__
@@ -26,7 +27,12 @@ def create_app(uows: UnitOfWorkFactory | None = None) -> FastAPI:
         from clearing.entrypoints.bootstrap import unit_of_work_factory
 
         uows = unit_of_work_factory()
-    app = FastAPI(
+    # The API docs (Swagger UI) are served from assets shipped in a package: no CDN, which is
+    # often unreachable from the networks the entities run on. ReDoc is off: even its packaged
+    # page fetches a logo from its vendor's CDN.
+    app = FastAPIOffline(
+        static_url="/docs-assets",
+        redoc_url=None,
         title="Clearing engine API",
         version=__version__,
         description=(

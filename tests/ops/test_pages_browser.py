@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from clearing.use_cases import cycles
 from service.app import create_app
@@ -110,3 +110,22 @@ def test_an_auditor_sees_the_ledger_verified(pilot: Pilot, server: str, page: Pa
     page.fill("#key", pilot.keys["auditor"])
     page.click("button[type=submit]")
     expect(page.get_by_test_id("verify-status")).to_have_text("verified")
+
+
+def test_the_api_docs_render_with_no_network_beyond_the_server_and_offer_authorize(
+    server: str, page: Page
+) -> None:
+    foreign: list[str] = []
+
+    def only_the_server(route: Route) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            foreign.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_server)
+    page.goto(f"{server}/docs")
+    expect(page.locator(".swagger-ui .btn.authorize")).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/v1/invoices").first).to_be_visible()
+    assert foreign == []
