@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearing import __version__
 from clearing.use_cases.ports import UnitOfWorkFactory
@@ -46,7 +46,7 @@ def create_app(uows: UnitOfWorkFactory | None = None) -> FastAPI:
     app.state.metrics = metrics
     errors.install(app)
     app.middleware("http")(observability.instrument(metrics))
-    app.middleware("http")(_limit_body_and_tag_request)
+    app.add_middleware(_LimitBodyAndTagRequest)
     app.include_router(participants.router)
     app.include_router(invoices.router)
     app.include_router(cycles.router)
@@ -54,8 +54,9 @@ def create_app(uows: UnitOfWorkFactory | None = None) -> FastAPI:
     pages.install(app)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers. On the event loop, touching neither the database nor
+        the worker threads, so that it answers while they are all busy."""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
@@ -72,26 +73,88 @@ def create_app(uows: UnitOfWorkFactory | None = None) -> FastAPI:
     return app
 
 
-async def _limit_body_and_tag_request(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-    token = observability.request_id_var.set(request_id[:64])
-    try:
+class _BodyTooLarge(Exception):
+    """The body read so far exceeds the limit (the 413 is already answered)."""
+
+
+class _LimitBodyAndTagRequest:
+    """Tags each request with an id, and refuses a body over :data:`MAX_BODY_BYTES` (413) as
+    soon as the bytes read exceed it, with or without a ``Content-Length``; nothing is buffered
+    here. Pure ASGI, so that it sees the body's chunks as they stream in."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+        token = observability.request_id_var.set(request_id)
+        try:
+            await self._answer(request, _Exchange(scope, receive, send, request_id))
+        finally:
+            observability.request_id_var.reset(token)
+
+    async def _answer(self, request: Request, exchange: _Exchange) -> None:
+        scope = request.scope
         if "\x00" in request.url.path or "%00" in str(request.url.query):
             # No stored identifier contains NUL (PostgreSQL text cannot hold it).
-            return JSONResponse({"code": "not_found", "message": "no such object"}, 404)
+            not_found = JSONResponse({"code": "not_found", "message": "no such object"}, 404)
+            await not_found(scope, exchange.receive, exchange.send)
+            return
         length = request.headers.get("content-length")
-        too_large = JSONResponse(
-            {"code": "too_large", "message": f"the body exceeds {MAX_BODY_BYTES} bytes"}, 413
-        )
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return too_large
-        unsized = length is None and request.method in ("POST", "PUT", "PATCH")
-        if unsized and len(await request.body()) > MAX_BODY_BYTES:
-            return too_large
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request_id[:64]
-        return response
-    finally:
-        observability.request_id_var.reset(token)
+            await exchange.refuse()
+            return
+        try:
+            await self.app(scope, exchange.receive, exchange.send)
+        except Exception:
+            # The app sees the refused read fail, perhaps wrapped in a group by a middleware.
+            if not exchange.refused:
+                raise
+
+
+class _Exchange:
+    """One request's receive and send: counts the body's bytes as they come, answers 413 once
+    they exceed the limit, and tags the answer with the request's id."""
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        self._scope = scope
+        self._receive = receive
+        self._send = send
+        self._request_id = request_id.encode("latin-1", "replace")
+        self._received = 0
+        self.started = False
+        self.refused = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._received += len(message.get("body", b""))
+            if self._received > MAX_BODY_BYTES:
+                await self.refuse()
+                raise _BodyTooLarge()
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.refused:
+            return  # the app's own answer to the failed read; the 413 is already sent
+        if message["type"] == "http.response.start":
+            self.started = True
+            headers = [*message.get("headers", []), (b"x-request-id", self._request_id)]
+            message = {**message, "headers": headers}
+        await self._send(message)
+
+    async def refuse(self) -> None:
+        """Answer 413 (unless an answer has begun) and close the connection after it, rather
+        than read the rest of the body."""
+        if not self.started:
+            too_large = JSONResponse(
+                {"code": "too_large", "message": f"the body exceeds {MAX_BODY_BYTES} bytes"},
+                413,
+                headers={"Connection": "close"},
+            )
+            await too_large(self._scope, self._receive, self.send)
+        self.refused = True
