@@ -32,6 +32,7 @@ from clearing.domain.errors import ClearingError, InvalidInput
 from clearing.domain.netting import NettingResult, net
 from clearing.domain.obligations import Policy
 from clearing.domain.payments import Debtor
+from clearing.entrypoints.server import ServerLimits
 from clearing.entrypoints.terminal import print_figures
 from clearing.use_cases import audit, compliance, keys, participants
 from clearing.use_cases.ports import UnitOfWorkFactory
@@ -345,15 +346,46 @@ def rules_remove(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="CLEARING_HEADER_TIMEOUT",
+            help="Seconds a client may take to send all of a request's headers.",
+        ),
+    ] = ServerLimits.header_timeout,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="CLEARING_BODY_TIMEOUT",
+            help="Seconds a client may take to send all of a request's body.",
+        ),
+    ] = ServerLimits.body_timeout,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            envvar="CLEARING_MAX_CONNECTIONS",
+            help="Open connections beyond which a new one is answered 503.",
+        ),
+    ] = ServerLimits.max_connections,
+    threads: Annotated[
+        int,
+        typer.Option(
+            envvar="CLEARING_THREADS",
+            help="Worker threads for database-bound requests (the database pool's size).",
+        ),
+    ] = ServerLimits.threads,
 ) -> None:
     """Run the HTTP API and the operators' pages (JSON logs on stderr, level from LOG_LEVEL)."""
-    import uvicorn
-
+    from clearing.entrypoints import faults, server
+    from clearing.entrypoints.bootstrap import unit_of_work_factory
     from service.app import create_app
     from service.observability import configure_logging
 
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
-    uvicorn.run(create_app(_uows()), host=host, port=port, log_config=None)
+    _uows()  # fails with what to do unless the database answers and is migrated
+    uows = faults.from_environment(unit_of_work_factory())
+    limits = ServerLimits(header_timeout, body_timeout, max_connections, threads)
+    server.run(create_app(uows), host, port, limits)
 
 
 @app.command("demo")
