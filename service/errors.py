@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from clearing.domain.errors import ClearingError, Conflict, Forbidden, InvalidInput, NotFound
-from service.json_body import NO_POSITION
+from service.strict_requests import NO_POSITION
 
 log = logging.getLogger("clearing.service")
 

@@ -11,7 +11,6 @@ from clearing.entrypoints import bootstrap
 from clearing.use_cases import cycles, settlement
 from clearing.use_cases.validation import MAX_CYCLE_NUMBER, MAX_PAGE
 from service.dependencies import CurrentPrincipal, Post, Uow
-from service.json_body import StrictJsonRoute
 from service.schemas import (
     ERROR_RESPONSES,
     ApproveIn,
@@ -28,9 +27,10 @@ from service.schemas import (
     StatementOut,
 )
 from service.serializers import cycle_json, position_json, refund_json, settlement_json
+from service.strict_requests import StrictRoute
 
 router = APIRouter(
-    prefix="/v1/cycles", tags=["cycles"], responses=ERROR_RESPONSES, route_class=StrictJsonRoute
+    prefix="/v1/cycles", tags=["cycles"], responses=ERROR_RESPONSES, route_class=StrictRoute
 )
 
 

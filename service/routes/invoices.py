@@ -20,7 +20,6 @@ from clearing.use_cases.validation import MAX_PAGE
 from service.dependencies import CurrentPrincipal, Post, Uow
 from service.errors import error_body, status_of, validation_error_body
 from service.idempotency import request_hash
-from service.json_body import StrictJsonRoute
 from service.schemas import (
     ERROR_RESPONSES,
     BatchOut,
@@ -33,9 +32,10 @@ from service.schemas import (
     ReasonIn,
 )
 from service.serializers import event_json, invoice_json
+from service.strict_requests import StrictRoute
 
 router = APIRouter(
-    prefix="/v1/invoices", tags=["invoices"], responses=ERROR_RESPONSES, route_class=StrictJsonRoute
+    prefix="/v1/invoices", tags=["invoices"], responses=ERROR_RESPONSES, route_class=StrictRoute
 )
 
 

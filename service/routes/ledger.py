@@ -11,11 +11,11 @@ from clearing.domain.ledger import json_line
 from clearing.use_cases import audit
 from clearing.use_cases.validation import MAX_JOURNAL_SEQ
 from service.dependencies import CurrentPrincipal, Uow
-from service.json_body import StrictJsonRoute
 from service.schemas import ERROR_RESPONSES, BalanceOut, Page, VerificationOut
 from service.serializers import balance_json
+from service.strict_requests import StrictRoute
 
-router = APIRouter(tags=["ledger"], responses=ERROR_RESPONSES, route_class=StrictJsonRoute)
+router = APIRouter(tags=["ledger"], responses=ERROR_RESPONSES, route_class=StrictRoute)
 
 
 @router.get(

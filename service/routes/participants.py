@@ -11,15 +11,15 @@ from clearing.domain.errors import InvalidInput
 from clearing.use_cases import participants
 from clearing.use_cases.validation import MAX_PAGE
 from service.dependencies import CurrentPrincipal, Post, Uow
-from service.json_body import StrictJsonRoute
 from service.schemas import ERROR_RESPONSES, Page, ParticipantIn, ParticipantOut
 from service.serializers import participant_json
+from service.strict_requests import StrictRoute
 
 router = APIRouter(
     prefix="/v1/participants",
     tags=["participants"],
     responses=ERROR_RESPONSES,
-    route_class=StrictJsonRoute,
+    route_class=StrictRoute,
 )
 
 

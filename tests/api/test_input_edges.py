@@ -141,3 +141,15 @@ def test_a_trader_with_a_position_still_cannot_read_the_whole_cycle(world: World
     # lookup, so it says nothing about whether the cycle exists.
     response = world.client.get("/v1/cycles/anything", headers=world.trader("CN").headers)
     assert_error(response, 403)
+
+
+def test_a_query_parameter_the_operation_does_not_declare_is_refused_naming_it(
+    world: World,
+) -> None:
+    # A misspelt filter would otherwise silently list everything.
+    response = world.client.get("/v1/invoices?stauts=settled", headers=bearer(world.auditor))
+    assert_error(response, 422, field="stauts")
+    declared = world.client.get(
+        "/v1/invoices?status=settled&limit=5", headers=bearer(world.auditor)
+    )
+    assert declared.status_code == 200, declared.text

@@ -1,8 +1,10 @@
-"""Request bodies parsed as strict JSON: an object that names a key twice is refused.
+"""Strict requests for the API's routes (:class:`StrictRoute`): a query parameter the operation
+does not declare is refused, as unknown body fields are, and a JSON body that names a key twice
+is refused.
 
 Python's ``json`` keeps the last of duplicated keys, so ``{"amount": "1", "amount": "1000"}``
-would be read as 1000 while a proxy or a log reader may see 1. Routes of the API use
-:class:`StrictJsonRoute`, whose requests parse their body with :func:`parse_json`.
+would be read as 1000 while a proxy or a log reader may see 1. A misspelt query parameter
+(``?stauts=settled``) would silently list everything.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+
+from clearing.domain.errors import InvalidInput
 
 #: The position given for an error that the parser did not place.
 NO_POSITION = -1
@@ -41,13 +46,26 @@ class StrictJsonRequest(Request):
         return self._json
 
 
-class StrictJsonRoute(APIRoute):
-    """An API route whose JSON body is parsed by :func:`parse_json`."""
+def _query_parameters(dependant: Dependant) -> set[str]:
+    """The query parameters an operation declares, its dependencies' included."""
+    names = {parameter.alias for parameter in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_parameters(dependency)
+    return names
+
+
+class StrictRoute(APIRoute):
+    """An API route that refuses undeclared query parameters and parses its JSON body with
+    :func:`parse_json`."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        declared = _query_parameters(self.dependant)
 
         async def strict_handler(request: Request) -> Response:
+            for name in request.query_params:
+                if name not in declared:
+                    raise InvalidInput("is not a query parameter of this operation", field=name)
             return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return strict_handler
