@@ -89,6 +89,11 @@ def lp_max_circulation(
     if not arcs:
         return 0.0, []
     scale = max(1.0, max(capacity for _, capacity in arcs) / 1e6) if scaled else 1.0
+    if scaled:
+        # Bounds below HiGHS's feasibility tolerance (1e-7) beside one of 1e6 make it call the
+        # zero circulation infeasible. Such arcs carry under 1e-6 * scale = 1e-12 of the largest
+        # capacity each, far inside the tolerance callers compare the scaled optimum with.
+        arcs = [(edge, capacity) for edge, capacity in arcs if capacity / scale >= 1e-6]
     nodes = sorted({node for (edge, _) in arcs for node in edge})
     a_eq = np.zeros((len(nodes), len(arcs)))
     for column, ((source, target), _) in enumerate(arcs):
