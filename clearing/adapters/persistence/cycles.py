@@ -10,7 +10,10 @@ from dataclasses import asdict
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import func, insert, literal, or_, select, union_all, update
+import numpy as np
+import orjson
+import pyarrow as pa
+from sqlalchemy import func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +41,7 @@ from clearing.domain.cycles import (
 )
 from clearing.domain.errors import Conflict
 from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, Position, Settlement
-from clearing.domain.netting.columns import ObligationColumns
+from clearing.domain.netting.columns import TEXT_COLUMNS, ObligationColumns
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
 
@@ -172,8 +175,12 @@ class CycleRepository(CycleInvoices):
         return [s.obligation for s in self.settlements(cycle_id, Scope(everything=True))]
 
     def snapshot_columns(self, cycle_id: str) -> ObligationColumns:
-        """The snapshot straight from the cursor into columns, for re-netting it."""
+        """The snapshot straight from the database into columns, for re-netting it: on
+        PostgreSQL one row holding each column as a JSON array (parsed in C, no Python object
+        per obligation but its texts and numbers), elsewhere from the rows."""
         table = CycleObligationRow
+        if self.session.connection().dialect.name == "postgresql":
+            return _snapshot_from_arrays(self.session, cycle_id)
         rows = self.session.execute(
             select(
                 table.invoice_id,
@@ -391,4 +398,30 @@ def _position(row: CyclePositionRow) -> Position:
         row.pay_out,
         row.pay_in_value,
         row.pay_out_value,
+    )
+
+
+#: The snapshot's columns as one JSON array of arrays (PostgreSQL), due dates as days since
+#: 1970-01-01: what :class:`ObligationColumns` holds.
+_SNAPSHOT_ARRAYS = text(
+    "SELECT json_build_array(array_agg(invoice_id), array_agg(debtor_id), "
+    "array_agg(debtor_entity), array_agg(creditor_id), array_agg(creditor_entity), "
+    "array_agg(currency), array_agg(outstanding), array_agg(due_date - DATE '1970-01-01'), "
+    "array_agg(priority), array_agg(sequence))::text "
+    "FROM cycle_obligations WHERE cycle_id = :cycle_id"
+)
+
+
+def _snapshot_from_arrays(session: Session, cycle_id: str) -> ObligationColumns:
+    document = session.scalar(_SNAPSHOT_ARRAYS, {"cycle_id": cycle_id})
+    arrays = orjson.loads(document) if document else []
+    if not arrays or arrays[0] is None:  # no row: array_agg gives NULL
+        arrays = [[] for _ in SNAPSHOT_COLUMNS]
+    lists = dict(zip(SNAPSHOT_COLUMNS, arrays, strict=True))
+    return ObligationColumns(
+        **{name: pa.array(lists[name], pa.string()) for name in TEXT_COLUMNS},
+        outstanding=np.array(lists["outstanding"], dtype=np.int64),
+        due_date=np.array(lists["due_date"], dtype=np.int64),
+        priority=np.array(lists["priority"], dtype=np.int64),
+        sequence=np.array(lists["sequence"], dtype=np.int64),
     )

@@ -14,9 +14,16 @@ the mirror accounts sum to zero: nothing is owed across the border.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from clearing.domain.ledger.journal import (
     SETTLEMENT_ACCOUNT,
@@ -25,8 +32,10 @@ from clearing.domain.ledger.journal import (
     mirror_account,
     participant_account,
 )
-from clearing.domain.netting import NettingResult, net
-from clearing.domain.obligations import RECORD_COLUMNS, Policy, from_record, to_record
+from clearing.domain.money import exponent, format_amount
+from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, net
+from clearing.domain.netting.columns import EPOCH, TEXT_COLUMNS, ObligationColumns
+from clearing.domain.obligations import RECORD_COLUMNS, Policy, from_record
 from clearing.domain.rates import RateSet
 
 
@@ -34,7 +43,9 @@ def cycle_record(result: NettingResult, cycle_id: str) -> dict[str, Any]:
     """What an auditor needs to re-run a cycle's netting with no database (DESIGN §5).
 
     Obligations are rows of :data:`~clearing.domain.obligations.RECORD_COLUMNS`, named in the
-    record's own ``columns`` so that :func:`replay_cycle` reads each value by its name.
+    record's own ``columns`` so that :func:`replay_cycle` reads each value by its name. Built
+    from the result's columns (each row as :func:`~clearing.domain.obligations.to_record` writes
+    it), not from an obligation value per row.
     """
     return {
         "cycle_id": cycle_id,
@@ -42,8 +53,56 @@ def cycle_record(result: NettingResult, cycle_id: str) -> dict[str, Any]:
         "policy": result.policy.value,
         "rates": result.rates.to_json(),
         "columns": list(RECORD_COLUMNS),
-        "obligations": [to_record(o) for o in result.obligations],
+        "obligations": _record_rows(result.snapshot),
     }
+
+
+def _record_rows(snapshot: ObligationColumns) -> list[list[str | int]]:
+    """The snapshot's rows as :func:`~clearing.domain.obligations.to_record` writes them."""
+    columns: dict[str, list[Any]] = {
+        name: getattr(snapshot, name).to_pylist() for name in TEXT_COLUMNS
+    }
+    columns["outstanding"] = _amounts(snapshot.outstanding, snapshot.currency)
+    days = snapshot.due_date.tolist()
+    calendar = {day: (EPOCH + timedelta(days=day)).isoformat() for day in set(days)}
+    columns["due_date"] = [calendar[day] for day in days]
+    columns["priority"] = snapshot.priority.tolist()
+    columns["sequence"] = snapshot.sequence.tolist()
+    collecting = gc.isenabled()
+    gc.disable()  # a row is a new list, and none forms a cycle: nothing for the collector
+    try:
+        return list(map(list, zip(*(columns[name] for name in SNAPSHOT_COLUMNS), strict=True)))
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _amounts(outstanding: npt.NDArray[Any], currencies: pa.Array) -> list[str]:
+    """:func:`~clearing.domain.money.format_amount` of each amount in its currency, per
+    currency at once where the amounts are 64-bit integers."""
+    if outstanding.dtype != np.int64 or (outstanding == np.iinfo(np.int64).min).any():
+        return list(map(format_amount, outstanding.tolist(), currencies.to_pylist()))
+    encoded = pc.dictionary_encode(currencies)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    texts = np.empty(len(outstanding), dtype=object)
+    for code, currency in enumerate(encoded.dictionary.to_pylist()):
+        rows = np.flatnonzero(codes == code)
+        texts[rows] = _formatted(outstanding[rows], exponent(currency))
+    formatted: list[str] = texts.tolist()
+    return formatted
+
+
+def _formatted(minor: npt.NDArray[np.int64], places: int) -> npt.NDArray[np.object_]:
+    """:func:`~clearing.domain.money.format_minor` of each of ``minor`` (64-bit integers)."""
+    magnitude = np.abs(minor)
+    scale = 10**places
+    whole = pa.array(magnitude // scale).cast(pa.string())
+    if places:
+        fraction = pc.utf8_lpad(pa.array(magnitude % scale).cast(pa.string()), places, "0")
+        whole = pc.binary_join_element_wise(whole, fraction, ".")
+    signed = pc.if_else(pa.array(minor < 0), pc.binary_join_element_wise("-", whole, ""), whole)
+    texts: npt.NDArray[np.object_] = signed.to_numpy(zero_copy_only=False)
+    return texts
 
 
 def replay_cycle(record: Mapping[str, Any]) -> NettingResult:
@@ -107,21 +166,36 @@ def payment_entry(
 
 
 def _discharge_postings(result: NettingResult, entity: str, currency: str) -> list[Posting]:
-    participants: dict[str, int] = defaultdict(int)
+    """The discharge entry's postings, from the result's columns: only the rows that settled
+    something and touch ``entity`` are read as values."""
+    snapshot, columns = result.snapshot, result.columns
+    settled = columns.settled_value != 0
+    debtors = _is(snapshot.debtor_jurisdiction, entity)
+    creditors = _is(snapshot.creditor_jurisdiction, entity)
+    by_participant: dict[str, int] = defaultdict(int)
     # Mirror flows are kept gross, (entity, direction) -> amount, so the book shows what was
     # matched in each direction even where it nets to zero.
     mirrors: dict[tuple[str, int], int] = defaultdict(int)
-    for index, obligation in enumerate(result.obligations):
-        if result.settled_values[index] == 0:
-            continue
-        if obligation.debtor_jurisdiction == entity:
-            leg = result.debtor_legs[index]
-            participants[participant_account(obligation.debtor_id)] += leg
-            mirrors[(obligation.creditor_jurisdiction, -1)] -= leg
-        elif obligation.creditor_jurisdiction == entity:
-            leg = result.creditor_legs[index]
-            participants[participant_account(obligation.creditor_id)] -= leg
-            mirrors[(obligation.debtor_jurisdiction, 1)] += leg
+    # A debtor leg where the debtor is in this entity; else a creditor leg where the creditor is.
+    as_debtor = np.flatnonzero(settled & debtors)
+    as_creditor = np.flatnonzero(settled & ~debtors & creditors)
+    for rows, party, other, legs, sign in (
+        (as_debtor, snapshot.debtor_id, snapshot.creditor_jurisdiction, columns.debtor_leg, -1),
+        (as_creditor, snapshot.creditor_id, snapshot.debtor_jurisdiction, columns.creditor_leg, 1),
+    ):
+        taken = pa.array(rows, pa.int64())
+        gross: dict[str, int] = defaultdict(int)
+        for participant, jurisdiction, leg in zip(
+            party.take(taken).to_pylist(),
+            other.take(taken).to_pylist(),
+            legs[rows].tolist(),
+            strict=True,
+        ):
+            by_participant[participant] -= sign * leg
+            gross[jurisdiction] += leg
+        for jurisdiction, total in gross.items():
+            mirrors[(jurisdiction, sign)] += sign * total
+    participants = {participant_account(p): amount for p, amount in by_participant.items()}
     postings = [
         Posting(account, currency, amount) for account, amount in sorted(participants.items())
     ]
@@ -131,3 +205,8 @@ def _discharge_postings(result: NettingResult, entity: str, currency: str) -> li
         if amount
     )
     return [p for p in postings if p.amount]
+
+
+def _is(column: pa.Array, value: str) -> npt.NDArray[np.bool_]:
+    equal: npt.NDArray[np.bool_] = pc.equal(column, value).to_numpy(zero_copy_only=False)
+    return equal
