@@ -393,3 +393,14 @@ def test_a_tied_leftover_unit_of_the_legs_goes_to_the_lower_obligation_id() -> N
     legs = {s.obligation.obligation_id: s.debtor_leg for s in result.settlements()}
     assert (legs["a"], legs["b"]) == (33_34, 33_33)
     assert totals(result)["RU"] == (66_67, 66_67)
+
+
+def test_a_participant_in_two_jurisdictions_is_refused_even_where_nothing_of_it_settles() -> None:
+    obligations = [
+        owes("A", "CN:heihe", "RU:blag", 100_00),
+        owes("B", "RU:blag", "CN:heihe", 100_00),
+        # Its one-way corridor settles nothing, but "blag" cannot be at home in KZ as well.
+        owes("C", "KZ:blag", "CN:suifen", 50_00),
+    ]
+    with pytest.raises(InvalidInput, match="'blag' appears in more than one jurisdiction"):
+        net(obligations, RATES)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +34,7 @@ from clearing.domain.errors import InvalidInput
 from clearing.domain.money import exponent
 from clearing.domain.netting import circulation
 from clearing.domain.netting.columns import ObligationColumns
-from clearing.domain.netting.digest import run_digest
+from clearing.domain.netting.digest import corridor_leaves, run_digest
 from clearing.domain.netting.results import (
     CorridorTotal,
     JurisdictionTotal,
@@ -84,13 +86,30 @@ def net(
 
 
 def _net(unsorted: ObligationColumns, rates: RateSet, policy: Policy) -> NettingResult:
-    order: Indices = np.asarray(pc.sort_indices(unsorted.obligation_id), dtype=np.intp)
-    snapshot = unsorted.take(order)
+    # Work that is mostly Arrow, numpy or SHA-256 outside the GIL runs on a second thread beside
+    # the main line: coding the participants beside the id sort, and hashing the corridors'
+    # digest leaves beside the positions.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        parties = background.submit(_PartyCodes.of, unsorted)
+        order: Indices = np.asarray(pc.sort_indices(unsorted.obligation_id), dtype=np.intp)
+        return _net_sorted(unsorted.take(order), order, parties, rates, policy, background)
+
+
+def _net_sorted(
+    snapshot: ObligationColumns,
+    order: Indices,
+    parties: Future[_PartyCodes],
+    rates: RateSet,
+    policy: Policy,
+    background: ThreadPoolExecutor,
+) -> NettingResult:
     _check_ids(snapshot)
     codes = sorted(rates.jurisdictions)
     debtor_side = _coded(snapshot.debtor_jurisdiction, codes, "debtor_jurisdiction")
     creditor_side = _coded(snapshot.creditor_jurisdiction, codes, "creditor_jurisdiction")
     _check_cross_border(snapshot, debtor_side, creditor_side)
+    party = parties.result().in_order(order)
+    party.check_one_home(debtor_side, creditor_side)
     currencies = sorted(pc.unique(snapshot.currency).to_pylist())
     for currency in currencies:
         exponent(currency)
@@ -127,14 +146,13 @@ def _net(unsorted: ObligationColumns, rates: RateSet, policy: Policy) -> Netting
         for i, code in enumerate(codes)
     )
     results = ResultColumns(values, settled_values, settled, debtor_legs, creditor_legs)
-    positions = _positions(snapshot, results, debtor_side, creditor_side, codes, used_rates)
+    leaves = background.submit(corridor_leaves, snapshot, results, corridor, codes)
+    positions = _positions(party, results, debtor_side, creditor_side, codes, used_rates)
     metrics = _metrics(values, settled_values, positions)
     digest = run_digest(
         policy,
         used_rates,
-        snapshot,
-        results,
-        corridor,
+        leaves.result(),
         codes,
         corridor_totals,
         jurisdiction_totals,
@@ -348,8 +366,44 @@ def _legs(
 # --- step 6 --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _PartyCodes:
+    """Participants coded as integers: ``names`` (an Arrow dictionary of ids) and, per row,
+    the codes of the debtor and of the creditor."""
+
+    names: pa.Array
+    debtor: Indices
+    creditor: Indices
+
+    @classmethod
+    def of(cls, columns: ObligationColumns) -> _PartyCodes:
+        both = pc.dictionary_encode(
+            pa.chunked_array([columns.debtor_id, columns.creditor_id], pa.string())
+        ).combine_chunks()
+        coded = np.asarray(both.indices, dtype=np.intp)
+        rows = len(columns)
+        return cls(both.dictionary, coded[:rows], coded[rows:])
+
+    def in_order(self, order: Indices) -> _PartyCodes:
+        return _PartyCodes(self.names, self.debtor[order], self.creditor[order])
+
+    def check_one_home(self, debtor_side: IntArray, creditor_side: IntArray) -> None:
+        """Every participant, debtor or creditor, lies in one jurisdiction in every row."""
+        home = np.full(len(self.names), -1, dtype=np.int64)
+        home[self.debtor] = debtor_side
+        home[self.creditor] = creditor_side
+        for party, sides in ((self.debtor, debtor_side), (self.creditor, creditor_side)):
+            clash = np.flatnonzero(home[party] != sides)
+            if len(clash):
+                name = self.names[int(party[clash[0]])].as_py()
+                raise InvalidInput(
+                    f"participant {name!r} appears in more than one jurisdiction",
+                    field="debtor_id",
+                )
+
+
 def _positions(
-    snapshot: ObligationColumns,
+    parties: _PartyCodes,
     results: ResultColumns,
     debtor_side: IntArray,
     creditor_side: IntArray,
@@ -360,33 +414,27 @@ def _positions(
     touched = np.flatnonzero(results.settled_value > 0)
     if not len(touched):
         return ()
-    rows = pa.array(touched, pa.int64())
-    parties = pc.dictionary_encode(
-        pa.concat_arrays([snapshot.debtor_id.take(rows), snapshot.creditor_id.take(rows)])
-    )
-    names: list[str] = parties.dictionary.to_pylist()
-    coded = np.asarray(parties.indices, dtype=np.intp)
-    payer, payee = coded[: len(touched)], coded[len(touched) :]
-    home = np.full(len(names), -1, dtype=np.int64)
+    # Only participants with something settled get a position: recode them densely, in O(n).
+    involved = np.concatenate([parties.debtor[touched], parties.creditor[touched]])
+    seen = np.zeros(len(parties.names), dtype=bool)
+    seen[involved] = True
+    present = np.flatnonzero(seen)
+    dense_code = np.cumsum(seen) - 1
+    names: list[str] = parties.names.take(pa.array(present, pa.int64())).to_pylist()
+    payer, payee = dense_code[involved[: len(touched)]], dense_code[involved[len(touched) :]]
+    # One home per participant holds over all rows (checked before netting).
+    home = np.empty(len(names), dtype=np.int64)
     home[payer] = debtor_side[touched]
     home[payee] = creditor_side[touched]
-    for party, sides in ((payer, debtor_side[touched]), (payee, creditor_side[touched])):
-        clash = np.flatnonzero(home[party] != sides)
-        if len(clash):
-            name = names[int(party[clash[0]])]
-            raise InvalidInput(
-                f"participant {name!r} appears in more than one jurisdiction", field="debtor_id"
-            )
     pay_in = group_sums(payer, results.debtor_leg[touched], len(names))
     pay_out = group_sums(payee, results.creditor_leg[touched], len(names))
     values = results.settled_value[touched]
     pay_in_value = group_sums(payer, values, len(names))
     pay_out_value = group_sums(payee, values, len(names))
     # Order by (jurisdiction, participant id): the names' rank comes from one sort in Arrow.
+    ranked = np.asarray(pc.sort_indices(pa.array(names, pa.string())), dtype=np.intp)
     name_rank = np.empty(len(names), dtype=np.int64)
-    name_rank[np.asarray(pc.sort_indices(parties.dictionary), dtype=np.intp)] = np.arange(
-        len(names)
-    )
+    name_rank[ranked] = np.arange(len(names))
     order = np.lexsort((name_rank, home)).tolist()
     homes = [codes[h] for h in home[order].tolist()]
     currencies = {code: rates.jurisdictions[code] for code in codes}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -38,27 +39,24 @@ VERSION = 2
 SNAPSHOT_TEXT = ("obligation_id", "debtor_id", "debtor_jurisdiction", "creditor_id")
 SNAPSHOT_TEXT_AFTER = ("creditor_jurisdiction", "currency")
 RESULT_INTEGERS = ("value", "settled_value", "settled", "debtor_leg", "creditor_leg")
+#: Threads hashing corridor leaves at once (a run has a few corridors; two per pair of
+#: jurisdictions).
+LEAF_THREADS = 4
 
 
 def run_digest(
     policy: Policy,
     rates: RateSet,
-    snapshot: ObligationColumns,
-    results: ResultColumns,
-    corridor: npt.NDArray[np.int64],
+    corridor_hashes: dict[str, str],
     codes: Sequence[str],
     corridors: Sequence[CorridorTotal],
     jurisdictions: Sequence[JurisdictionTotal],
     positions: Sequence[Position],
     metrics: Metrics,
 ) -> str:
-    """The root digest. ``snapshot`` and ``results`` are in obligation-id order; ``corridor``
-    codes each row's corridor as ``debtor side · len(codes) + creditor side``."""
-    leaves: dict[str, str] = {}
-    for key in np.unique(corridor).tolist():
-        source, target = divmod(key, len(codes))
-        rows = np.flatnonzero(corridor == key)
-        leaves[f"corridor:{codes[source]}>{codes[target]}"] = corridor_leaf(snapshot, results, rows)
+    """The root digest, from the corridors' leaves (:func:`corridor_leaves`) and the run's
+    positions, totals and metrics."""
+    leaves = dict(corridor_hashes)
     for code in codes:
         own = [p for p in positions if p.jurisdiction == code]
         if own:
@@ -94,6 +92,27 @@ def root_document(
         },
         "leaves": dict(sorted(leaves.items())),
     }
+
+
+def corridor_leaves(
+    snapshot: ObligationColumns,
+    results: ResultColumns,
+    corridor: npt.NDArray[np.int64],
+    codes: Sequence[str],
+) -> dict[str, str]:
+    """The hash of each corridor's rows, named ``corridor:<source>><target>``. ``snapshot``
+    and ``results`` are in obligation-id order; ``corridor`` codes each row's corridor as
+    ``debtor side · len(codes) + creditor side``.
+
+    The leaves are independent and their work (Arrow takes, SHA-256 of large buffers) runs
+    outside the GIL, so they are hashed on threads of their own."""
+    keys = np.unique(corridor).tolist()
+    names = [f"corridor:{codes[k // len(codes)]}>{codes[k % len(codes)]}" for k in keys]
+    with ThreadPoolExecutor(max_workers=LEAF_THREADS) as pool:
+        hashes = pool.map(
+            lambda key: corridor_leaf(snapshot, results, np.flatnonzero(corridor == key)), keys
+        )
+        return dict(zip(names, hashes, strict=True))
 
 
 def corridor_leaf(
