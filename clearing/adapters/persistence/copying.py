@@ -8,8 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import Select, Table, insert
 from sqlalchemy.orm import Session
+
+#: Rows of CSV sent to COPY per write.
+_CSV_BATCH = 16_384
 
 
 def copy_rows(
@@ -30,6 +35,23 @@ def copy_rows(
     if batch:
         session.execute(insert(table), batch)
     return len(batch)
+
+
+def copy_columns(session: Session, table: Table, columns: pa.Table) -> int:
+    """Write the rows of ``columns`` (named as the table's) into ``table`` in the current
+    transaction, on PostgreSQL: as CSV written from the columns in C, every value quoted (so an
+    empty text is not read as NULL), with no Python object per row."""
+    connection = session.connection()
+    assert connection.dialect.name == "postgresql"
+    raw = connection.connection.driver_connection
+    statement = f"COPY {table.name} ({', '.join(columns.column_names)}) FROM STDIN (FORMAT csv)"
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for batch in columns.to_batches(_CSV_BATCH):
+            sink = pa.BufferOutputStream()
+            pa_csv.write_csv(batch, sink, options)
+            copy.write(sink.getvalue().to_pybytes())
+    return int(columns.num_rows)
 
 
 def fetch_rows(session: Session, statement: Select[Any]) -> list[tuple[Any, ...]]:

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, literal, or_, select, text, union_all, upda
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clearing.adapters.persistence.copying import copy_rows
+from clearing.adapters.persistence.copying import copy_columns, copy_rows
 from clearing.adapters.persistence.cycle_invoices import CycleInvoices
 from clearing.adapters.persistence.rows import from_row, in_scope, now, storable
 from clearing.adapters.persistence.tables import (
@@ -134,23 +134,52 @@ class CycleRepository(CycleInvoices):
     # --- snapshot and results ---
 
     def store_result(self, cycle_id: str, result: NettingResult) -> None:
-        """The snapshot and its per-obligation results, COPYed from the result's columns."""
-        snapshot = result.snapshot.to_lists()
-        copy_rows(
-            self.session,
-            CycleObligationRow.__table__,  # type: ignore[arg-type]
-            [c.name for c in CycleObligationRow.__table__.columns],
-            zip(
-                repeat(cycle_id),
-                *(snapshot[name] for name in SNAPSHOT_COLUMNS),
-                result.values,
-                result.settled_values,
-                result.settled,
-                result.debtor_legs,
-                result.creditor_legs,
-                strict=False,
-            ),
+        """The snapshot and its per-obligation results, COPYed from the result's columns: as
+        CSV written from them on PostgreSQL when every amount is a 64-bit integer."""
+        table = CycleObligationRow.__table__
+        names = [c.name for c in table.columns]
+        results = (
+            result.columns.value,
+            result.columns.settled_value,
+            result.columns.settled,
+            result.columns.debtor_leg,
+            result.columns.creditor_leg,
         )
+        snapshot = result.snapshot
+        if self.session.connection().dialect.name == "postgresql" and all(
+            column.dtype == np.int64 for column in (snapshot.outstanding, *results)
+        ):
+            columns = [
+                pa.array(np.full(len(snapshot), cycle_id, dtype=object), pa.string()),
+                *(getattr(snapshot, name) for name in TEXT_COLUMNS),
+                pa.array(snapshot.outstanding),
+                pa.array(snapshot.due_date.astype(np.int32), pa.int32()).cast(pa.date32()),
+                pa.array(snapshot.priority),
+                pa.array(snapshot.sequence),
+                *(pa.array(column) for column in results),
+            ]
+            copy_columns(
+                self.session,
+                table,  # type: ignore[arg-type]
+                pa.Table.from_arrays(columns, names=names),
+            )
+        else:
+            lists = snapshot.to_lists()
+            copy_rows(
+                self.session,
+                table,  # type: ignore[arg-type]
+                names,
+                zip(
+                    repeat(cycle_id),
+                    *(lists[name] for name in SNAPSHOT_COLUMNS),
+                    result.values,
+                    result.settled_values,
+                    result.settled,
+                    result.debtor_legs,
+                    result.creditor_legs,
+                    strict=False,
+                ),
+            )
         position_columns = [c.name for c in CyclePositionRow.__table__.columns]
         copy_rows(
             self.session,
