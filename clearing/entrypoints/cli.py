@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import Annotated, Any, BinaryIO, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -103,7 +104,7 @@ def net_command(
     except ClearingError as error:
         _fail(str(error))
     if output is None:
-        sys.stdout.buffer.writelines(document)
+        write_overlapped(sys.stdout.buffer, document)
         sys.stdout.flush()
         return
     _write_output(output, document)
@@ -111,7 +112,20 @@ def net_command(
     Console().print(f"Result written to {output}", highlight=False)
 
 
-def _write_output(path: Path, content: str | Sequence[bytes | memoryview]) -> None:
+def write_overlapped(stream: BinaryIO, chunks: Iterable[bytes | memoryview]) -> None:
+    """Write ``chunks`` in order, each on a second thread while the next is produced (a file
+    write releases the GIL), so building a large document and writing it overlap."""
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending: Future[int] | None = None
+        for chunk in chunks:
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(stream.write, chunk)
+        if pending is not None:
+            pending.result()
+
+
+def _write_output(path: Path, content: str | Iterable[bytes | memoryview]) -> None:
     """Write the file ``--output`` names, or fail naming the option."""
     try:
         _write_atomically(path, content)
@@ -119,13 +133,13 @@ def _write_output(path: Path, content: str | Sequence[bytes | memoryview]) -> No
         _fail(f"--output {path}: cannot be written ({error.strerror})")
 
 
-def _write_atomically(path: Path, content: str | Sequence[bytes | memoryview]) -> None:
+def _write_atomically(path: Path, content: str | Iterable[bytes | memoryview]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     chunks = [content.encode("utf-8")] if isinstance(content, str) else content
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.writelines(chunks)
+            write_overlapped(stream, chunks)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -2,15 +2,16 @@
 
 A small result is written indented, for reading. A large one is written compact: the arrays of
 obligations and positions are built as text column by column (decimal strings formatted by
-numpy, one JSON object per row joined element-wise in Arrow) and the rest of the document by
-orjson, so that a million obligations cost about what dumping the document would.
+numpy, one JSON object per row joined element-wise in Arrow, on two threads) and the rest of the
+document by orjson, so that a million obligations cost about what dumping the document would.
+The obligations come in slices of rows, so a writer can write one while the next is built.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,59 +31,83 @@ READABLE_RESULT_SIZE = 5_000
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 #: Threads building the text of the obligations' columns (Arrow kernels, outside the GIL).
 TEXT_THREADS = 2
+#: Obligations per slice of RESULT.json's text (a writer writes one while the next is built).
+SLICE_ROWS = 131_072
 #: Bytes of the document, or a view of Arrow's buffer holding them (written without a copy).
 Chunk = bytes | memoryview
 
 
-def result_json(result: NettingResult) -> list[Chunk]:
-    """The RESULT.json document of ``result`` as UTF-8 chunks, to be written in order; the
-    last ends in a newline."""
+def result_json(result: NettingResult) -> Iterator[Chunk]:
+    """The RESULT.json document of ``result`` as UTF-8 chunks, built as they are asked for, to
+    be written in order; the last ends in a newline."""
     if len(result.snapshot) <= READABLE_RESULT_SIZE:
         document = result_document(result)
-        return [(json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")]
+        yield (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        return
     document = result_document(result, with_rows=False)
-    arrays = {"obligations": _obligations_text(result), "positions": _positions_text(result)}
+    arrays: dict[str, Callable[[NettingResult], Iterator[Chunk]]] = {
+        "obligations": _obligations_chunks,
+        "positions": _positions_text,
+    }
     placeholders = {name: f"{name}-{uuid.uuid4().hex}" for name in arrays}
     document.update(placeholders)
     rest = orjson.dumps(document)
-    chunks: list[Chunk] = []
     # Splice each array's text in where its placeholder stands, in document order.
     marks = sorted((rest.index(orjson.dumps(placeholders[name])), name) for name in arrays)
     at = 0
     for position, name in marks:
-        chunks += [rest[at:position], b"[", *arrays[name], b"]"]
+        yield rest[at:position]
+        yield b"["
+        yield from arrays[name](result)
+        yield b"]"
         at = position + len(orjson.dumps(placeholders[name]))
-    chunks += [rest[at:], b"\n"]
-    return chunks
+    yield rest[at:]
+    yield b"\n"
 
 
-def _obligations_text(result: NettingResult) -> list[Chunk]:
-    snapshot, columns = result.snapshot, result.columns
-    currency = snapshot.currency
+def _obligations_chunks(result: NettingResult) -> Iterator[Chunk]:
+    for start in range(0, len(result.snapshot), SLICE_ROWS):
+        if start:
+            yield b","
+        yield from _obligations_text(result, slice(start, start + SLICE_ROWS))
+
+
+def _obligations_text(result: NettingResult, rows: slice) -> list[Chunk]:
+    """The JSON objects of the obligations in ``rows`` (a slice with a step of 1)."""
+    start, count = rows.start, rows.stop - rows.start
+
+    def text(column: pa.Array) -> pa.Array:
+        return column.slice(start, count)
+
+    currency = text(result.snapshot.currency)
     places = _places(currency)
     base_places = np.full(len(currency), exponent(result.base), dtype=np.int64)
-    debtor_currency = _currency_of(snapshot.debtor_jurisdiction, result.rates.jurisdictions)
-    creditor_currency = _currency_of(snapshot.creditor_jurisdiction, result.rates.jurisdictions)
-    remaining = np.asarray(snapshot.outstanding) - np.asarray(columns.settled)
+    jurisdictions = result.rates.jurisdictions
+    debtor_currency = _currency_of(text(result.snapshot.debtor_jurisdiction), jurisdictions)
+    creditor_currency = _currency_of(text(result.snapshot.creditor_jurisdiction), jurisdictions)
+    outstanding = np.asarray(result.snapshot.outstanding)[rows]
+    columns = result.columns
+    settled = np.asarray(columns.settled)[rows]
+    remaining = outstanding - settled
     # Each column's text is built by Arrow kernels outside the GIL: two threads share them.
     with ThreadPoolExecutor(max_workers=TEXT_THREADS) as pool:
         texts = [
-            pool.submit(_json_strings, snapshot.obligation_id),
+            pool.submit(_json_strings, text(result.snapshot.obligation_id)),
             *(
                 pool.submit(_decimals, amounts, amount_places)
                 for amounts, amount_places in (
-                    (snapshot.outstanding, places),
-                    (columns.settled, places),
+                    (outstanding, places),
+                    (settled, places),
                     (remaining, places),
-                    (columns.value, base_places),
-                    (columns.settled_value, base_places),
-                    (columns.debtor_leg, _places(debtor_currency)),
-                    (columns.creditor_leg, _places(creditor_currency)),
+                    (np.asarray(columns.value)[rows], base_places),
+                    (np.asarray(columns.settled_value)[rows], base_places),
+                    (np.asarray(columns.debtor_leg)[rows], _places(debtor_currency)),
+                    (np.asarray(columns.creditor_leg)[rows], _places(creditor_currency)),
                 )
             ),
         ]
-        ids, outstanding, settled, left, value, settled_value, debtor, creditor = (
-            text.result() for text in texts
+        ids, outstanding_text, settled_text, left, value, settled_value, debtor, creditor = (
+            built.result() for built in texts
         )
     return _objects(
         '{"obligation_id":',
@@ -90,9 +115,9 @@ def _obligations_text(result: NettingResult) -> list[Chunk]:
         ',"currency":"',
         currency,
         '","outstanding":"',
-        outstanding,
+        outstanding_text,
         '","settled":"',
-        settled,
+        settled_text,
         '","remaining":"',
         left,
         '","value":"',
@@ -111,10 +136,10 @@ def _obligations_text(result: NettingResult) -> list[Chunk]:
     )
 
 
-def _positions_text(result: NettingResult) -> list[Chunk]:
+def _positions_text(result: NettingResult) -> Iterator[Chunk]:
     positions = result.positions
     if not positions:
-        return []
+        return iter(())
     currency = pa.array([p.currency for p in positions], pa.string())
     places = _places(currency)
 
@@ -124,20 +149,22 @@ def _positions_text(result: NettingResult) -> list[Chunk]:
         except OverflowError:
             return _decimals(np.array(values, dtype=object), places)
 
-    return _objects(
-        '{"participant_id":',
-        _json_strings(pa.array([p.participant_id for p in positions], pa.string())),
-        ',"jurisdiction":"',
-        pa.array([p.jurisdiction for p in positions], pa.string()),
-        '","currency":"',
-        currency,
-        '","pay_in":"',
-        amounts([p.pay_in for p in positions]),
-        '","pay_out":"',
-        amounts([p.pay_out for p in positions]),
-        '","net":"',
-        amounts([p.net for p in positions]),
-        '"}',
+    return iter(
+        _objects(
+            '{"participant_id":',
+            _json_strings(pa.array([p.participant_id for p in positions], pa.string())),
+            ',"jurisdiction":"',
+            pa.array([p.jurisdiction for p in positions], pa.string()),
+            '","currency":"',
+            currency,
+            '","pay_in":"',
+            amounts([p.pay_in for p in positions]),
+            '","pay_out":"',
+            amounts([p.pay_out for p in positions]),
+            '","net":"',
+            amounts([p.net for p in positions]),
+            '"}',
+        )
     )
 
 
