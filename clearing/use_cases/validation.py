@@ -27,6 +27,9 @@ _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 def has_unsafe_characters(text: str, *, allow_newlines: bool = False) -> bool:
     """Whether ``text`` holds a control, format (bidi, zero-width) or unassigned character."""
+    if text.isprintable():
+        # Printable text (checked in C) has none of them: each is not printable.
+        return False
     return any(
         unicodedata.category(character) in _UNSAFE_CATEGORIES
         and not (allow_newlines and character == "\n")

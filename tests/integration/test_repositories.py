@@ -109,6 +109,16 @@ def test_many_participants_are_fetched_at_once_ignoring_unknown_ids(
         assert uow.participants.get_many([]) == {}
 
 
+def test_a_key_holding_the_list_separator_finds_nothing_else(seeded: SqlUnitOfWorkFactory) -> None:
+    # Many keys go to PostgreSQL joined into one parameter by a control character; a key that
+    # holds it must neither be found nor make another key answer in its place.
+    add(seeded, invoice(1), invoice(2))
+    with seeded() as uow:
+        assert uow.participants.get_many(["RU-A\x1fCN-A"]) == {}
+        assert uow.invoices.existing_numbers("CN-A", ["N-0001\x1fN-0002"]) == set()
+        assert uow.invoices.existing_numbers("CN-A", ["N-0001\x1fX", "N-0002"]) == {"N-0002"}
+
+
 def test_participants_are_listed_by_entity_and_paged_by_id(seeded: SqlUnitOfWorkFactory) -> None:
     with seeded() as uow:
         assert [p.id for p in uow.participants.list(None, None, 10)] == [

@@ -9,13 +9,13 @@ from operator import attrgetter
 from typing import Any
 
 import psycopg
-from sqlalchemy import ARRAY, Text, and_, exists, func, insert, literal, select, text, update
+from sqlalchemy import and_, exists, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clearing.adapters.persistence import invoice_state as state
 from clearing.adapters.persistence.copying import copy_rows
-from clearing.adapters.persistence.rows import in_scope, now, storable
+from clearing.adapters.persistence.rows import in_scope, now, storable, text_array
 from clearing.adapters.persistence.tables import (
     CycleObligationRow,
     CycleStepRow,
@@ -115,15 +115,13 @@ class InvoiceRepository:
             # unique index when the exporter has many invoices): a filter of the exporter's
             # invoices by a list of a thousand grows with every invoice the exporter has.
             each = (
-                func.unnest(literal(wanted, ARRAY(Text())))
-                .table_valued("number")
-                .render_derived(name="wanted")
+                func.unnest(text_array(wanted)).table_valued("number").render_derived(name="wanted")
             )
             stored = exists().where(
                 InvoiceRow.exporter_id == exporter_id,
                 InvoiceRow.invoice_number == each.c.number,
             )
-            return set(self.session.scalars(select(each.c.number).where(stored)))
+            return set(self.session.scalars(select(each.c.number).where(stored))) & set(wanted)
         return set(
             self.session.scalars(
                 select(InvoiceRow.invoice_number).where(

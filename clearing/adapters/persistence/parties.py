@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import any_, select
 from sqlalchemy.orm import Session
 
-from clearing.adapters.persistence.rows import now, storable
+from clearing.adapters.persistence.rows import now, storable, text_array
 from clearing.adapters.persistence.tables import (
     EntityRow,
     ParticipantRow,
@@ -68,9 +68,15 @@ class ParticipantRepository:
         wanted = sorted(i for i in set(ids) if storable(i))
         if not wanted:
             return {}
-        # Plain rows: a batch of invoices names up to a thousand participants.
-        rows = self.session.execute(select(*_COLUMNS).where(ParticipantRow.id.in_(wanted)))
-        return {row[0]: Participant(*row) for row in rows}
+        # Plain rows: a batch of invoices names up to a thousand participants. On PostgreSQL as
+        # one array parameter: expanding an IN of a thousand values costs milliseconds each time.
+        if self.session.get_bind().dialect.name == "postgresql":
+            named = ParticipantRow.id == any_(text_array(wanted))
+        else:
+            named = ParticipantRow.id.in_(wanted)
+        rows = self.session.execute(select(*_COLUMNS).where(named))
+        asked = set(wanted)
+        return {row[0]: Participant(*row) for row in rows if row[0] in asked}
 
     def list(self, entity: str | None, after: str | None, limit: int) -> list[Participant]:
         query = select(ParticipantRow).order_by(ParticipantRow.id).limit(limit)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, false, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, Text, false, func, literal, or_
 
 from clearing.domain.access import Scope
 
@@ -15,6 +16,17 @@ Value = TypeVar("Value")
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+#: Joins keys into one text parameter. Stored keys hold no control characters; a key that did
+#: would split into parts that can only find other keys that really exist.
+_KEY_SEPARATOR = "\x1f"
+
+
+def text_array(values: Sequence[str]) -> ColumnElement[Any]:
+    """``values`` as one PostgreSQL ``text[]``, sent as a single text parameter: psycopg adapts
+    a list of a thousand strings element by element in Python, milliseconds per statement."""
+    return func.string_to_array(literal(_KEY_SEPARATOR.join(values), Text()), _KEY_SEPARATOR)
 
 
 def storable(*values: str | None) -> bool:
