@@ -2,8 +2,8 @@
 
 The script creates a throwaway PostgreSQL database, builds it with the migrations, registers
 two entities (CN, RU), one CN exporter with a trader key and a hundred RU importers, and starts
-the real API (``uvicorn service.app:create_app --factory``) in a subprocess on that database.
-Then, three times each (median reported):
+the real API (``clearing serve``, the production command) in a subprocess on that database.
+Then, ``--runs`` times each (medians reported; batch and COPY in turns, a ratio per round):
 
 * **batch**: ``--count`` invoices through ``POST /v1/invoices/batch``, 1,000 per request;
 * **single**: ``--singles`` invoices through ``POST /v1/invoices``, one per request;
@@ -139,21 +139,10 @@ def free_port() -> int:
 def api_server(url: str) -> Iterator[str]:
     """The real API in a uvicorn subprocess on ``url``; yields its base URL."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "service.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    environment = {**os.environ, "DATABASE_URL": url}
+    # The production command, with its server and its limits.
+    clearing = str(Path(sys.executable).with_name("clearing"))
+    command = [clearing, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    environment = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(command, cwd=ROOT, env=environment)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -13,6 +13,7 @@ from clearing.domain.idempotency import MAX_KEY_LENGTH
 from clearing.use_cases import keys
 from clearing.use_cases.ports import UnitOfWork, UnitOfWorkFactory
 from service.idempotency import IdempotentPost
+from service.strict_requests import refuse_undeclared_query
 
 
 def get_uows(request: Request) -> UnitOfWorkFactory:
@@ -80,3 +81,12 @@ def idempotent_post(
 
 
 Post = Annotated[IdempotentPost, Depends(idempotent_post)]
+
+
+def strict_query(request: Request, _principal: CurrentPrincipal) -> None:
+    """Undeclared query parameters refused, once the caller is known (a 401 comes first)."""
+    refuse_undeclared_query(request)
+
+
+#: The dependency of every API router: see :func:`strict_query`.
+StrictQuery = Depends(strict_query)

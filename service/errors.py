@@ -101,7 +101,8 @@ def install(app: FastAPI) -> None:
         }
         headers = dict(getattr(error, "headers", None) or {})
         if error.status_code == 405:
-            headers["Allow"] = allowed_methods(request)
+            # Under a mount (the docs' assets) no top-level route matches: keep its own Allow.
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
         return JSONResponse(
             {"code": codes.get(error.status_code, "error"), "message": str(error.detail)},
             status_code=error.status_code,

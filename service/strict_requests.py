@@ -21,6 +21,8 @@ from clearing.domain.errors import InvalidInput
 
 #: The position given for an error that the parser did not place.
 NO_POSITION = -1
+#: Where a request's undeclared query parameters are noted, in its ASGI scope.
+_UNDECLARED = "clearing.undeclared_query"
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -55,17 +57,23 @@ def _query_parameters(dependant: Dependant) -> set[str]:
 
 
 class StrictRoute(APIRoute):
-    """An API route that refuses undeclared query parameters and parses its JSON body with
-    :func:`parse_json`."""
+    """An API route that notes undeclared query parameters (for :func:`refuse_undeclared_query`)
+    and parses its JSON body with :func:`parse_json`."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         declared = _query_parameters(self.dependant)
 
         async def strict_handler(request: Request) -> Response:
-            for name in request.query_params:
-                if name not in declared:
-                    raise InvalidInput("is not a query parameter of this operation", field=name)
+            # Refused by :func:`refuse_undeclared_query` once the caller is authenticated, so
+            # that a request without a key still gets its 401 first.
+            request.scope[_UNDECLARED] = [n for n in request.query_params if n not in declared]
             return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return strict_handler
+
+
+def refuse_undeclared_query(request: Request) -> None:
+    """The first query parameter the operation does not declare, refused naming it."""
+    for name in request.scope.get(_UNDECLARED, ()):
+        raise InvalidInput("is not a query parameter of this operation", field=name)

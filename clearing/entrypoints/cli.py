@@ -100,14 +100,15 @@ def net_command(
             # What the core refuses (a duplicate id, say) the row reader names by line and field.
             files.read_obligations(obligations, rate_set)
             raise
+        # The document is built as it is written, so writing it is inside the guard too.
         document = result_json(result)
+        if output is None:
+            write_overlapped(sys.stdout.buffer, document)
+            sys.stdout.flush()
+            return
+        _write_output(output, document)
     except ClearingError as error:
         _fail(str(error))
-    if output is None:
-        write_overlapped(sys.stdout.buffer, document)
-        sys.stdout.flush()
-        return
-    _write_output(output, document)
     print_summary(result, Console())
     Console().print(f"Result written to {output}", highlight=False)
 
@@ -136,6 +137,10 @@ def _write_output(path: Path, content: str | Iterable[bytes | memoryview]) -> No
 def _write_atomically(path: Path, content: str | Iterable[bytes | memoryview]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    # mkstemp makes the file private (0600); a written result is as readable as any new file.
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(temporary, 0o666 & ~mask)
     chunks = [content.encode("utf-8")] if isinstance(content, str) else content
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -395,9 +400,12 @@ def serve(
     from service.app import create_app
     from service.observability import configure_logging
 
+    try:
+        uows = faults.from_environment(unit_of_work_factory())
+    except ValueError as error:
+        _fail(str(error))
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     _uows()  # fails with what to do unless the database answers and is migrated
-    uows = faults.from_environment(unit_of_work_factory())
     limits = ServerLimits(header_timeout, body_timeout, max_connections, threads)
     server.run(create_app(uows), host, port, limits)
 

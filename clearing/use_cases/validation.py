@@ -21,8 +21,9 @@ _TEXT_LIMITS = {"invoice_number": 64, "description": 2000, "reason": 2000, "name
 
 #: Unicode categories never wanted in stored text: controls, format characters (the bidi
 #: overrides U+202A-U+202E and isolates U+2066-U+2069 that can make text read backwards,
-#: zero-width characters), surrogates, private use and unassigned code points.
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+#: zero-width characters), surrogates, private use and unassigned code points, and the line
+#: and paragraph separators U+2028 and U+2029 (line breaks to JavaScript and ``splitlines``).
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def has_unsafe_characters(text: str, *, allow_newlines: bool = False) -> bool:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from clearing.entrypoints import bootstrap
 from clearing.use_cases import cycles, settlement
 from clearing.use_cases.validation import MAX_CYCLE_NUMBER, MAX_PAGE
-from service.dependencies import CurrentPrincipal, Post, Uow
+from service.dependencies import CurrentPrincipal, Post, StrictQuery, Uow
 from service.schemas import (
     ERROR_RESPONSES,
     ApproveIn,
@@ -30,7 +30,11 @@ from service.serializers import cycle_json, position_json, refund_json, settleme
 from service.strict_requests import StrictRoute
 
 router = APIRouter(
-    prefix="/v1/cycles", tags=["cycles"], responses=ERROR_RESPONSES, route_class=StrictRoute
+    prefix="/v1/cycles",
+    tags=["cycles"],
+    responses=ERROR_RESPONSES,
+    route_class=StrictRoute,
+    dependencies=[StrictQuery],
 )
 
 

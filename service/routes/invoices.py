@@ -17,7 +17,7 @@ from clearing.use_cases import invoices
 from clearing.use_cases.idempotency import answer_once
 from clearing.use_cases.ports import UnitOfWork
 from clearing.use_cases.validation import MAX_PAGE
-from service.dependencies import CurrentPrincipal, Post, Uow
+from service.dependencies import CurrentPrincipal, Post, StrictQuery, Uow
 from service.errors import error_body, status_of, validation_error_body
 from service.idempotency import request_hash
 from service.schemas import (
@@ -35,7 +35,11 @@ from service.serializers import event_json, invoice_json
 from service.strict_requests import StrictRoute
 
 router = APIRouter(
-    prefix="/v1/invoices", tags=["invoices"], responses=ERROR_RESPONSES, route_class=StrictRoute
+    prefix="/v1/invoices",
+    tags=["invoices"],
+    responses=ERROR_RESPONSES,
+    route_class=StrictRoute,
+    dependencies=[StrictQuery],
 )
 
 

@@ -10,12 +10,14 @@ from fastapi.responses import Response
 from clearing.domain.ledger import json_line
 from clearing.use_cases import audit
 from clearing.use_cases.validation import MAX_JOURNAL_SEQ
-from service.dependencies import CurrentPrincipal, Uow
+from service.dependencies import CurrentPrincipal, StrictQuery, Uow
 from service.schemas import ERROR_RESPONSES, BalanceOut, Page, VerificationOut
 from service.serializers import balance_json
 from service.strict_requests import StrictRoute
 
-router = APIRouter(tags=["ledger"], responses=ERROR_RESPONSES, route_class=StrictRoute)
+router = APIRouter(
+    tags=["ledger"], responses=ERROR_RESPONSES, route_class=StrictRoute, dependencies=[StrictQuery]
+)
 
 
 @router.get(

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from clearing.domain.errors import InvalidInput
 from clearing.use_cases import participants
 from clearing.use_cases.validation import MAX_PAGE
-from service.dependencies import CurrentPrincipal, Post, Uow
+from service.dependencies import CurrentPrincipal, Post, StrictQuery, Uow
 from service.schemas import ERROR_RESPONSES, Page, ParticipantIn, ParticipantOut
 from service.serializers import participant_json
 from service.strict_requests import StrictRoute
@@ -20,6 +20,7 @@ router = APIRouter(
     tags=["participants"],
     responses=ERROR_RESPONSES,
     route_class=StrictRoute,
+    dependencies=[StrictQuery],
 )
 
 

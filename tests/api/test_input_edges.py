@@ -136,7 +136,9 @@ def test_a_405_names_every_method_the_path_allows(client: TestClient) -> None:
     assert only_post.headers["Allow"] == "POST"
 
 
-def test_a_trader_with_a_position_still_cannot_read_the_whole_cycle(world: World) -> None:
+def test_a_trader_cannot_read_a_whole_cycle_and_learns_nothing_of_its_existence(
+    world: World,
+) -> None:
     # The cycle-wide view is for operators and auditors (DESIGN §10); the 403 comes before any
     # lookup, so it says nothing about whether the cycle exists.
     response = world.client.get("/v1/cycles/anything", headers=world.trader("CN").headers)
@@ -153,3 +155,23 @@ def test_a_query_parameter_the_operation_does_not_declare_is_refused_naming_it(
         "/v1/invoices?status=settled&limit=5", headers=bearer(world.auditor)
     )
     assert declared.status_code == 200, declared.text
+
+
+def test_an_undeclared_query_parameter_without_a_key_is_still_a_401(client: TestClient) -> None:
+    assert_error(client.get("/v1/invoices?stauts=settled"), 401)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029"])
+def test_unicode_line_and_paragraph_separators_are_refused_in_text(
+    world: World, separator: str
+) -> None:
+    exporter, importer = world.trader("CN"), world.trader("RU")
+    body = world.invoice_body(importer, description=f"first{separator}second")
+    response = world.client.post("/v1/invoices", json=body, headers=exporter.headers)
+    assert_error(response, 422, field="description")
+
+
+def test_a_405_under_the_docs_assets_keeps_the_methods_they_allow(client: TestClient) -> None:
+    response = client.post("/docs-assets/swagger-ui.css")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD"}

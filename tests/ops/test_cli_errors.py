@@ -159,3 +159,11 @@ def test_import_refuses_an_amount_of_thousands_of_digits_by_its_line(
     assert "line 2: amount: '999999999999999999999999'… (5,000 characters) exceeds the limit" in (
         output
     )
+
+
+def test_serve_with_an_unknown_kill_point_exits_2_with_one_line(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLEARING_TEST_KILL_AT", "sometime")
+    result = run_on(database_url, ["serve", "--port", "1"], monkeypatch)
+    assert_one_line_error(result, 2, "CLEARING_TEST_KILL_AT must be one of")

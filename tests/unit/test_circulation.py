@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clearing.domain.errors import InvalidInput
 from clearing.domain.netting.circulation import MAX_TOTAL_CAPACITY, maximum_circulation
 from tests.unit.oracles import networkx_max_circulation
 
@@ -74,5 +75,5 @@ def test_an_empty_or_zero_graph_circulates_nothing() -> None:
 
 
 def test_totals_beyond_the_solver_range_are_refused() -> None:
-    with pytest.raises(OverflowError):
+    with pytest.raises(InvalidInput, match="check the rates"):
         maximum_circulation({(0, 1): MAX_TOTAL_CAPACITY, (1, 0): 1})

@@ -14,7 +14,6 @@ the mirror accounts sum to zero: nothing is owed across the border.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import timedelta
@@ -25,6 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from clearing.domain.collector import collection_paused
 from clearing.domain.ledger.journal import (
     SETTLEMENT_ACCOUNT,
     JournalEntry,
@@ -68,13 +68,8 @@ def _record_rows(snapshot: ObligationColumns) -> list[list[str | int]]:
     columns["due_date"] = [calendar[day] for day in days]
     columns["priority"] = snapshot.priority.tolist()
     columns["sequence"] = snapshot.sequence.tolist()
-    collecting = gc.isenabled()
-    gc.disable()  # a row is a new list, and none forms a cycle: nothing for the collector
-    try:
+    with collection_paused():  # a row is a new list, and none forms a cycle
         return list(map(list, zip(*(columns[name] for name in SNAPSHOT_COLUMNS), strict=True)))
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _amounts(outstanding: npt.NDArray[Any], currencies: pa.Array) -> list[str]:

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 
 from ortools.graph.python import min_cost_flow
 
+from clearing.domain.errors import InvalidInput
+
 #: OR-Tools works in signed 64-bit integers; corridor totals must stay clear of that.
 MAX_TOTAL_CAPACITY = 2**62
 
@@ -25,7 +27,10 @@ def maximum_circulation(capacities: Mapping[tuple[int, int], int]) -> dict[tuple
     if not arcs:
         return {}
     if sum(capacity for _, capacity in arcs) >= MAX_TOTAL_CAPACITY:
-        raise OverflowError("corridor totals exceed 2**62 base minor units")
+        raise InvalidInput(
+            "the corridors' totals exceed 2**62 minor units of the base currency: check the rates",
+            field="rates",
+        )
     supply: dict[int, int] = {}
     for (source, target), capacity in arcs:
         supply[source] = supply.get(source, 0) + capacity

@@ -19,7 +19,6 @@ bounds, exact Python integers otherwise.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from clearing.domain.collector import collection_paused
 from clearing.domain.errors import InvalidInput
 from clearing.domain.money import exponent
 from clearing.domain.netting import circulation
@@ -74,15 +74,10 @@ def net(
         if isinstance(obligations, ObligationColumns)
         else ObligationColumns.of(obligations)
     )
-    collecting = gc.isenabled()
     # A run allocates many short-lived objects that form no reference cycles; letting the
     # cyclic collector rescan them costs time for nothing.
-    gc.disable()
-    try:
+    with collection_paused():
         return _net(columns, rates, _check_policy(policy))
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _net(unsorted: ObligationColumns, rates: RateSet, policy: Policy) -> NettingResult:

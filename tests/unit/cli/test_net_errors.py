@@ -8,12 +8,17 @@ line. The tests drive the Typer app in-process through ``CliRunner``.
 from __future__ import annotations
 
 import json
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from clearing.domain.errors import InvalidInput
+from clearing.entrypoints import cli
 from tests.unit.cli.support import (
     GOOD_ROW,
     GOOD_ROW_BACK,
@@ -256,3 +261,33 @@ def test_a_long_error_message_stays_on_one_line_for_scripts_that_grep_it(
     assert outcome.exit_code == 2
     assert len(outcome.stderr.strip().splitlines()) == 1
     assert f"{path}, line 3" in outcome.stderr
+
+
+def test_an_error_while_the_result_is_being_written_exits_2_and_leaves_no_file(
+    runner: CliRunner, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RESULT.json is built as it is written: an error half-way is still one line and exit 2.
+    def half_written(result: object) -> Iterator[bytes]:
+        yield b'{"digest":'
+        raise InvalidInput("cannot be encoded", field="obligations")
+
+    monkeypatch.setattr(cli, "result_json", half_written)
+    (workdir / "obligations.csv").write_text(rows_file(GOOD_ROW, GOOD_ROW_BACK), encoding="utf-8")
+    write_rates(workdir / "rates.json")
+    outcome = net(runner, "obligations.csv", "--rates", "rates.json", "--output", "result.json")
+    assert outcome.exit_code == 2, outcome.output
+    assert "Traceback" not in outcome.output
+    assert "cannot be encoded" in one_line(outcome.stderr)
+    assert sorted(path.name for path in workdir.iterdir()) == ["obligations.csv", "rates.json"]
+
+
+def test_a_written_result_is_as_readable_as_any_new_file(runner: CliRunner, workdir: Path) -> None:
+    (workdir / "obligations.csv").write_text(rows_file(GOOD_ROW, GOOD_ROW_BACK), encoding="utf-8")
+    write_rates(workdir / "rates.json")
+    mask = os.umask(0o022)
+    try:
+        outcome = net(runner, "obligations.csv", "--rates", "rates.json", "--output", "result.json")
+    finally:
+        os.umask(mask)
+    assert outcome.exit_code == 0, outcome.output
+    assert stat.S_IMODE((workdir / "result.json").stat().st_mode) == 0o644
