@@ -9,13 +9,10 @@ data refused; authentication never ignored.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterable, Iterator
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -31,7 +28,7 @@ from clearing.use_cases import keys, participants
 from clearing.use_cases.ports import UnitOfWork
 from service.app import create_app
 from tests.api.support import ENTITIES, bearer
-from tests.ops.test_pages_browser import free_port
+from tests.ops.live_server import app_in_thread
 
 EXAMPLES = 50 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 10
 CHECKS = [
@@ -95,23 +92,8 @@ def live_server(engine: object) -> Iterator[str]:
     from sqlalchemy import Engine
 
     assert isinstance(engine, Engine)
-    config = uvicorn.Config(
-        create_app(SqlUnitOfWorkFactory(engine)),
-        host="127.0.0.1",
-        port=free_port(),
-        log_level="warning",
-        log_config=None,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{config.port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(create_app(SqlUnitOfWorkFactory(engine))) as url:
+        yield url
 
 
 @schema.parametrize()

@@ -1,5 +1,6 @@
 """The real server, ``clearing serve``, run as a subprocess on the throwaway database, and the
-probes the operations tests use on it: liveness, resident memory, raw sockets."""
+probes the operations tests use on it: liveness, resident memory, raw sockets; and an app
+served by uvicorn on a thread of the test process (:func:`app_in_thread`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2
+import uvicorn
 
 STARTUP_SECONDS = 30.0
 
@@ -120,3 +123,23 @@ class LivenessProbe:
         finally:
             self._stop.set()
             thread.join()
+
+
+@contextmanager
+def app_in_thread(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a thread of this process; yields its base URL."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), log_level="warning", log_config=None
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

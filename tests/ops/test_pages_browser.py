@@ -7,18 +7,15 @@ Needs Debian's chromium (``make test`` installs it). A failing test leaves a scr
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from clearing.use_cases import cycles
 from service.app import create_app
+from tests.ops.live_server import app_in_thread
 from tests.pilot import Pilot
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
@@ -34,29 +31,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(pilot: Pilot) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(pilot.uows), host="127.0.0.1", port=port, log_level="warning", log_config=None
-    )
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(create_app(pilot.uows)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -159,11 +159,12 @@ def _trickle_until_cut_off(clients: list[tuple[socket.socket, float]]) -> list[f
 
 def _closed_by_server(connection: socket.socket) -> bool:
     try:
-        if connection.recv(4096) == b"":
-            return True
+        received: bytes | None = connection.recv(4096)
     except BlockingIOError:
-        pass
+        received = None  # nothing to read: still open, as far as reading tells
     except OSError:
+        return True
+    if received == b"":
         return True
     try:
         connection.send(b"a")

@@ -107,8 +107,7 @@ def check_connection(engine: Engine) -> None:
     """Connect once: :class:`NotReady` saying to run ``clearing db upgrade`` when the server
     has no such database, :class:`DatabaseUnavailable` when it cannot be reached or refuses."""
     try:
-        with engine.connect():
-            pass
+        engine.connect().close()
     except OperationalError as error:
         if _is_missing(engine.url):
             raise NotReady(
