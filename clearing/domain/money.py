@@ -10,7 +10,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from iso4217 import Currency
 
 from clearing.domain.errors import InvalidInput
@@ -124,6 +129,51 @@ def format_minor(minor: int, places: int) -> str:
         return sign + digits
     digits = digits.rjust(places + 1, "0")
     return f"{sign}{digits[:-places]}.{digits[-places:]}"
+
+
+def format_minor_column(minor: npt.NDArray[Any], places: npt.NDArray[np.int64]) -> pa.Array:
+    """:func:`format_minor` of each value with its ``places``, as Arrow text made in C: the
+    digits cast to text, zero-padded, the point put in (``5`` -> ``0.05``) and the sign."""
+    try:
+        values = np.asarray(minor, dtype=np.int64)
+    except OverflowError:  # exact Python ints beyond 64 bits: rare, one by one
+        values = None
+    if values is None or (values == np.iinfo(np.int64).min).any():  # no 64-bit magnitude
+        pairs = zip(minor.tolist(), places.tolist(), strict=True)
+        return pa.array([format_minor(int(v), int(p)) for v, p in pairs], pa.string())
+    negative = values < 0
+    if negative.any():
+        unsigned = format_minor_column(np.abs(values), places)
+        signed = pc.binary_join_element_wise("-", unsigned, "")
+        return pc.if_else(pa.array(negative), signed, unsigned)
+    digits = pc.cast(pa.array(values, pa.int64()), pa.string())
+    widths = np.unique(places).tolist()
+    if len(widths) == 1:
+        return _with_point(digits, widths[0])
+    formatted = np.empty(len(values), dtype=object)
+    for width in widths:
+        rows = np.flatnonzero(places == width)
+        formatted[rows] = _with_point(digits.take(pa.array(rows)), width).to_numpy(
+            zero_copy_only=False
+        )
+    return pa.array(formatted, pa.string())
+
+
+def _with_point(digits: pa.Array, places: int) -> pa.Array:
+    if not places:
+        return digits
+    padded = pc.utf8_lpad(digits, width=places + 1, padding="0")
+    whole = pc.utf8_slice_codeunits(padded, 0, -places)
+    fraction = pc.utf8_slice_codeunits(padded, -places)
+    return pc.binary_join_element_wise(whole, fraction, ".")
+
+
+def places_of(currencies: pa.Array) -> npt.NDArray[np.int64]:
+    """The exponent of each value's currency (ISO 4217 codes, as Arrow text)."""
+    labels = pc.unique(currencies).to_pylist()
+    codes = np.asarray(pc.index_in(currencies, value_set=pa.array(labels, pa.string())))
+    places: npt.NDArray[np.int64] = np.array([exponent(c) for c in labels], dtype=np.int64)[codes]
+    return places
 
 
 def parse_rate(text: str, *, field: str = "rate") -> Decimal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,11 +17,13 @@ from clearing.domain.money import (
     exponent,
     format_amount,
     format_minor,
+    format_minor_column,
     format_rate,
     parse_amount,
     parse_rate,
     parse_signed_amount,
 )
+from clearing.domain.netting.columns import integers
 
 #: One currency for every exponent ISO 4217 has: 0 (JPY), 2 (CNY, ...), 3 (BHD), 4 (CLF).
 BY_EXPONENT = {"JPY": 0, "KRW": 0, "CNY": 2, "RUB": 2, "KZT": 2, "USD": 2, "BHD": 3, "CLF": 4}
@@ -230,3 +233,25 @@ def test_a_bad_rate_is_rejected_naming_the_field(text: object) -> None:
     with pytest.raises(InvalidInput) as error:
         parse_rate(text, field="rates.RUB")  # type: ignore[arg-type]
     assert error.value.field == "rates.RUB"
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.integers(-(10**16), 10**16),
+                st.sampled_from([0, -1, 2**63 - 1, -(2**63), 2**70, -(2**70)]),
+            ),
+            st.sampled_from([0, 2, 3]),
+        ),
+        max_size=40,
+    )
+)
+def test_a_column_of_amounts_formats_as_each_amount_alone_does(
+    pairs: list[tuple[int, int]],
+) -> None:
+    minor = integers([value for value, _ in pairs])
+    places = np.array([place for _, place in pairs], dtype=np.int64)
+    assert format_minor_column(minor, places).to_pylist() == [
+        format_minor(value, place) for value, place in pairs
+    ]

@@ -13,16 +13,14 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from clearing.adapters.files.netting import result_document
-from clearing.domain.money import exponent, format_minor
+from clearing.domain.money import exponent, format_minor_column, places_of
 from clearing.domain.netting import NettingResult
 
 #: Up to this many obligations the result is indented for reading.
@@ -80,7 +78,7 @@ def _obligations_text(result: NettingResult, rows: slice) -> list[Chunk]:
         return column.slice(start, count)
 
     currency = text(result.snapshot.currency)
-    places = _places(currency)
+    places = places_of(currency)
     base_places = np.full(len(currency), exponent(result.base), dtype=np.int64)
     jurisdictions = result.rates.jurisdictions
     debtor_currency = _currency_of(text(result.snapshot.debtor_jurisdiction), jurisdictions)
@@ -94,15 +92,15 @@ def _obligations_text(result: NettingResult, rows: slice) -> list[Chunk]:
         texts = [
             pool.submit(_json_strings, text(result.snapshot.obligation_id)),
             *(
-                pool.submit(_decimals, amounts, amount_places)
+                pool.submit(format_minor_column, amounts, amount_places)
                 for amounts, amount_places in (
                     (outstanding, places),
                     (settled, places),
                     (remaining, places),
                     (np.asarray(columns.value)[rows], base_places),
                     (np.asarray(columns.settled_value)[rows], base_places),
-                    (np.asarray(columns.debtor_leg)[rows], _places(debtor_currency)),
-                    (np.asarray(columns.creditor_leg)[rows], _places(creditor_currency)),
+                    (np.asarray(columns.debtor_leg)[rows], places_of(debtor_currency)),
+                    (np.asarray(columns.creditor_leg)[rows], places_of(creditor_currency)),
                 )
             ),
         ]
@@ -141,13 +139,13 @@ def _positions_text(result: NettingResult) -> Iterator[Chunk]:
     if not positions:
         return iter(())
     currency = pa.array([p.currency for p in positions], pa.string())
-    places = _places(currency)
+    places = places_of(currency)
 
     def amounts(values: list[int]) -> pa.Array:
         try:
-            return _decimals(np.array(values, dtype=np.int64), places)
+            return format_minor_column(np.array(values, dtype=np.int64), places)
         except OverflowError:
-            return _decimals(np.array(values, dtype=object), places)
+            return format_minor_column(np.array(values, dtype=object), places)
 
     return iter(
         _objects(
@@ -196,13 +194,6 @@ def _text_of(rows: pa.Array) -> Chunk:
     return memoryview(data_buffer)[int(offsets[0]) : int(offsets[-1]) - 1]
 
 
-def _places(currency: pa.Array) -> npt.NDArray[np.int64]:
-    labels = pc.unique(currency).to_pylist()
-    codes = np.asarray(pc.index_in(currency, value_set=pa.array(labels, pa.string())))
-    places: npt.NDArray[np.int64] = np.array([exponent(c) for c in labels], dtype=np.int64)[codes]
-    return places
-
-
 def _currency_of(codes: pa.Array, currencies: Mapping[str, str]) -> pa.Array:
     labels = sorted(currencies)
     index = pc.index_in(codes, value_set=pa.array(labels, pa.string()))
@@ -220,38 +211,3 @@ def _json_strings(text: pa.Array) -> pa.Array:
     for row, value in zip(rows.tolist(), text.take(pa.array(rows)).to_pylist(), strict=True):
         values[row] = json.dumps(value, ensure_ascii=False)
     return pa.array(values, pa.string())
-
-
-def _decimals(minor: npt.NDArray[Any], places: npt.NDArray[np.int64]) -> pa.Array:
-    """Minor units as decimal strings in major units, ``places`` decimals each: the digits
-    cast to text by Arrow, zero-padded, the point put in (``5`` -> ``0.05``) and the sign."""
-    try:
-        values = np.asarray(minor, dtype=np.int64)
-    except OverflowError:  # exact Python ints beyond 64 bits: rare, one by one
-        pairs = zip(minor.tolist(), places.tolist(), strict=True)
-        return pa.array([format_minor(int(v), int(p)) for v, p in pairs], pa.string())
-    negative = values < 0
-    if negative.any():
-        unsigned = _decimals(np.abs(values), places)
-        signed = pc.binary_join_element_wise("-", unsigned, "")
-        return pc.if_else(pa.array(negative), signed, unsigned)
-    digits = pc.cast(pa.array(values, pa.int64()), pa.string())
-    widths = np.unique(places).tolist()
-    if len(widths) == 1:
-        return _with_point(digits, widths[0])
-    formatted = np.empty(len(values), dtype=object)
-    for width in widths:
-        rows = np.flatnonzero(places == width)
-        formatted[rows] = _with_point(digits.take(pa.array(rows)), width).to_numpy(
-            zero_copy_only=False
-        )
-    return pa.array(formatted, pa.string())
-
-
-def _with_point(digits: pa.Array, places: int) -> pa.Array:
-    if not places:
-        return digits
-    padded = pc.utf8_lpad(digits, width=places + 1, padding="0")
-    whole = pc.utf8_slice_codeunits(padded, 0, -places)
-    fraction = pc.utf8_slice_codeunits(padded, -places)
-    return pc.binary_join_element_wise(whole, fraction, ".")

@@ -32,7 +32,7 @@ from clearing.domain.ledger.journal import (
     mirror_account,
     participant_account,
 )
-from clearing.domain.money import exponent, format_amount
+from clearing.domain.money import format_minor_column, places_of
 from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, net
 from clearing.domain.netting.columns import EPOCH, TEXT_COLUMNS, ObligationColumns
 from clearing.domain.obligations import RECORD_COLUMNS, Policy, from_record
@@ -73,31 +73,9 @@ def _record_rows(snapshot: ObligationColumns) -> list[list[str | int]]:
 
 
 def _amounts(outstanding: npt.NDArray[Any], currencies: pa.Array) -> list[str]:
-    """:func:`~clearing.domain.money.format_amount` of each amount in its currency, per
-    currency at once where the amounts are 64-bit integers."""
-    if outstanding.dtype != np.int64 or (outstanding == np.iinfo(np.int64).min).any():
-        return list(map(format_amount, outstanding.tolist(), currencies.to_pylist()))
-    encoded = pc.dictionary_encode(currencies)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    texts = np.empty(len(outstanding), dtype=object)
-    for code, currency in enumerate(encoded.dictionary.to_pylist()):
-        rows = np.flatnonzero(codes == code)
-        texts[rows] = _formatted(outstanding[rows], exponent(currency))
-    formatted: list[str] = texts.tolist()
+    """:func:`~clearing.domain.money.format_amount` of each amount in its currency."""
+    formatted: list[str] = format_minor_column(outstanding, places_of(currencies)).to_pylist()
     return formatted
-
-
-def _formatted(minor: npt.NDArray[np.int64], places: int) -> npt.NDArray[np.object_]:
-    """:func:`~clearing.domain.money.format_minor` of each of ``minor`` (64-bit integers)."""
-    magnitude = np.abs(minor)
-    scale = 10**places
-    whole = pa.array(magnitude // scale).cast(pa.string())
-    if places:
-        fraction = pc.utf8_lpad(pa.array(magnitude % scale).cast(pa.string()), places, "0")
-        whole = pc.binary_join_element_wise(whole, fraction, ".")
-    signed = pc.if_else(pa.array(minor < 0), pc.binary_join_element_wise("-", whole, ""), whole)
-    texts: npt.NDArray[np.object_] = signed.to_numpy(zero_copy_only=False)
-    return texts
 
 
 def replay_cycle(record: Mapping[str, Any]) -> NettingResult:
