@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from clearing.domain.errors import InvalidInput
@@ -107,3 +107,29 @@ def default_rules() -> list[Rule]:
     rules.append(Rule(RuleKind.PRIORITY_GOODS, "30", "pharmaceutical products"))
     rules.append(Rule(RuleKind.PRIORITY_GOODS, "9018", "medical instruments"))
     return rules
+
+
+#: Screening of an invoice: ``(hs_code, exporter_id, importer_id) -> Screening``.
+Screen = Callable[[str, str, str], Screening]
+
+
+def screener(rules: Iterable[Rule]) -> Screen:
+    """:func:`screen` against ``rules``, each outcome worked out once: screening is a pure
+    function of the goods, the rules and those of the parties on the screening list, and a
+    batch or a cut-off repeats few goods."""
+    rules = list(rules)
+    outcomes: dict[tuple[str, str | None, str | None], Screening] = {}
+    listed = {rule.value for rule in rules if rule.kind is RuleKind.BLOCKED_PARTY}
+
+    def screened(hs_code: str, exporter_id: str, importer_id: str) -> Screening:
+        key = (
+            hs_code,
+            exporter_id if exporter_id in listed else None,
+            importer_id if importer_id in listed else None,
+        )
+        found = outcomes.get(key)
+        if found is None:
+            found = outcomes[key] = screen(hs_code, (exporter_id, importer_id), rules)
+        return found
+
+    return screened

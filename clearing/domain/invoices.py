@@ -8,7 +8,7 @@ one set-based statement each, deriving its ``WHERE`` and ``SET`` from the same t
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
@@ -17,7 +17,7 @@ from typing import Any
 from clearing.domain.access import Scope
 from clearing.domain.errors import Conflict, InvalidInput
 from clearing.domain.money import format_amount
-from clearing.domain.obligations import Obligation
+from clearing.domain.netting.columns import ObligationColumns
 
 
 class Status(enum.StrEnum):
@@ -161,20 +161,28 @@ class Invoice:
     dispute: Dispute | None = None
     rejection: Rejection | None = None
 
-    def to_obligation(self) -> Obligation:
-        """The netting snapshot row of this invoice: the importer owes the exporter."""
-        return Obligation(
-            obligation_id=self.id,
-            debtor_id=self.importer_id,
-            debtor_jurisdiction=self.importer_entity,
-            creditor_id=self.exporter_id,
-            creditor_jurisdiction=self.exporter_entity,
-            currency=self.currency,
-            outstanding=self.outstanding,
-            due_date=self.due_date,
-            priority=self.priority,
-            sequence=self.sequence,
-        )
+
+def snapshot_of(
+    invoices: Sequence[Invoice], priorities: Sequence[int] | None = None
+) -> ObligationColumns:
+    """The netting snapshot of ``invoices``, as columns: the importer owes the exporter what is
+    outstanding. ``priorities`` replaces the invoices' own (a cut-off screens them again)."""
+    return ObligationColumns.from_lists(
+        {
+            "obligation_id": [i.id for i in invoices],
+            "debtor_id": [i.importer_id for i in invoices],
+            "debtor_jurisdiction": [i.importer_entity for i in invoices],
+            "creditor_id": [i.exporter_id for i in invoices],
+            "creditor_jurisdiction": [i.exporter_entity for i in invoices],
+            "currency": [i.currency for i in invoices],
+            "outstanding": [i.outstanding for i in invoices],
+            "due_date": [i.due_date for i in invoices],
+            "priority": list(priorities)
+            if priorities is not None
+            else [i.priority for i in invoices],
+            "sequence": [i.sequence for i in invoices],
+        }
+    )
 
 
 def require_transition(invoice: Invoice, action: Action) -> Transition:

@@ -13,7 +13,7 @@ from typing import Any
 
 from clearing.domain import ledger
 from clearing.domain.access import Principal, Role
-from clearing.domain.compliance import RuleKind, Screening, screen
+from clearing.domain.compliance import screener
 from clearing.domain.cycles import (
     Approval,
     Cycle,
@@ -23,9 +23,8 @@ from clearing.domain.cycles import (
     require_cycle_status,
 )
 from clearing.domain.errors import Conflict, InvalidInput, NotFound
-from clearing.domain.invoices import Invoice
+from clearing.domain.invoices import Invoice, snapshot_of
 from clearing.domain.netting import net
-from clearing.domain.netting.columns import ObligationColumns
 from clearing.domain.obligations import Policy
 from clearing.domain.rates import RateSet
 from clearing.use_cases.ports import UnitOfWork
@@ -98,20 +97,12 @@ def close_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
             raise Conflict(f"cycle {cycle.id} has no rates yet: PUT its rates first", field="rates")
         invoices = uow.cycles.eligible_invoices()
         rules = uow.rules.list()
-        blocked_parties = {r.value for r in rules if r.kind is RuleKind.BLOCKED_PARTY}
-        # Unless a party is blocked, the verdict depends on the goods alone: screened once each.
-        by_goods: dict[str, Screening] = {}
+        screening = screener(rules)
         kept: list[Invoice] = []
         priorities: list[int] = []
         rejected = []
         for invoice in invoices:
-            parties = (invoice.exporter_id, invoice.importer_id)
-            if blocked_parties.isdisjoint(parties):
-                verdict = by_goods.get(invoice.hs_code) or by_goods.setdefault(
-                    invoice.hs_code, screen(invoice.hs_code, (), rules)
-                )
-            else:
-                verdict = screen(invoice.hs_code, parties, rules)
+            verdict = screening(invoice.hs_code, invoice.exporter_id, invoice.importer_id)
             if verdict.rejected_by is not None:
                 rejected.append((invoice, verdict.rejected_by.name, verdict.reason))
             else:
@@ -120,7 +111,7 @@ def close_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
         entity_currencies = {e.code: e.currency for e in uow.entities.list()}
         check_rates_cover(cycle.rates, entity_currencies, {i.currency for i in kept})
         uow.cycles.reject_invoices(rejected, principal.id)
-        result = net(_snapshot(kept, priorities), cycle.rates, cycle.policy)
+        result = net(snapshot_of(kept, priorities), cycle.rates, cycle.policy)
         uow.cycles.store_result(cycle.id, result)
         uow.cycles.take_invoices(cycle.id, principal.id)
         proposed = replace(
@@ -135,25 +126,6 @@ def close_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
             proposed = settle(uow, proposed, principal)
         uow.commit()
     return proposed
-
-
-def _snapshot(invoices: list[Invoice], priorities: list[int]) -> ObligationColumns:
-    """The netting snapshot of ``invoices`` (each as :meth:`Invoice.to_obligation` makes it,
-    with the priority its screening gave), as columns: no value per obligation."""
-    return ObligationColumns.from_lists(
-        {
-            "obligation_id": [i.id for i in invoices],
-            "debtor_id": [i.importer_id for i in invoices],
-            "debtor_jurisdiction": [i.importer_entity for i in invoices],
-            "creditor_id": [i.exporter_id for i in invoices],
-            "creditor_jurisdiction": [i.exporter_entity for i in invoices],
-            "currency": [i.currency for i in invoices],
-            "outstanding": [i.outstanding for i in invoices],
-            "due_date": [i.due_date for i in invoices],
-            "priority": priorities,
-            "sequence": [i.sequence for i in invoices],
-        }
-    )
 
 
 def approve_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str, digest: str) -> Cycle:

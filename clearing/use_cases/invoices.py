@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clearing.domain.access import Principal, Role
-from clearing.domain.compliance import Rule, RuleKind, Screening, normalise_hs_code, screen
+from clearing.domain.compliance import Screen, normalise_hs_code, screener
 from clearing.domain.errors import ClearingError, Conflict, Forbidden, InvalidInput, NotFound
 from clearing.domain.invoices import (
     LIFECYCLE,
@@ -52,7 +52,7 @@ def submit_invoices(
     if len(drafts) > MAX_BATCH:
         raise InvalidInput(f"at most {MAX_BATCH} invoices per batch", field="invoices")
     with uow:
-        screening = _screening(uow.rules.list())
+        screening = screener(uow.rules.list())
         exporters = _exporters(uow, principal, drafts)
         importers = uow.participants.get_many(d.importer_id for d in drafts)
         outcomes: list[Invoice | ClearingError] = []
@@ -76,31 +76,6 @@ def submit_invoices(
         result = [next(stored) if isinstance(o, Invoice) else o for o in outcomes]
         uow.commit()
     return result
-
-
-#: Screening of goods and parties: ``(hs_code, exporter_id, importer_id) -> Screening``.
-Screen = Callable[[str, str, str], Screening]
-
-
-def _screening(rules: list[Rule]) -> Screen:
-    """:func:`screen` against ``rules``, each outcome worked out once: screening is a pure
-    function of the goods, the rules and those of the parties on the screening list, and a
-    batch repeats few goods."""
-    outcomes: dict[tuple[str, str | None, str | None], Screening] = {}
-    listed = {rule.value for rule in rules if rule.kind is RuleKind.BLOCKED_PARTY}
-
-    def screened(hs_code: str, exporter_id: str, importer_id: str) -> Screening:
-        key = (
-            hs_code,
-            exporter_id if exporter_id in listed else None,
-            importer_id if importer_id in listed else None,
-        )
-        found = outcomes.get(key)
-        if found is None:
-            found = outcomes[key] = screen(hs_code, (exporter_id, importer_id), rules)
-        return found
-
-    return screened
 
 
 def _exporters(

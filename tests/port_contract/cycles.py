@@ -10,7 +10,7 @@ import pytest
 from clearing.domain.access import Scope
 from clearing.domain.cycles import Approval, CycleStatus, PayIn, Refund
 from clearing.domain.errors import Conflict
-from clearing.domain.invoices import Status
+from clearing.domain.invoices import Status, snapshot_of
 from clearing.domain.ledger import GENESIS_HASH, JournalEntry, Posting, chain
 from clearing.domain.netting import net
 from clearing.domain.obligations import Policy
@@ -221,7 +221,7 @@ class CycleContract:
 
         with contract_uows() as uow:
             uow.cycles.add(later)
-            uow.cycles.store_result(later.id, net([other.to_obligation()], RATES, Policy.FIFO))
+            uow.cycles.store_result(later.id, net(snapshot_of([other]), RATES, Policy.FIFO))
             uow.cycles.take_invoices(later.id, "key_op")
             uow.commit()
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from clearing.domain.cycles import Cycle, CycleStatus
-from clearing.domain.invoices import Invoice, Status
+from clearing.domain.invoices import Invoice, Status, snapshot_of
 from clearing.domain.netting import NettingResult, net
 from clearing.domain.obligations import Policy
 from clearing.domain.parties import Entity, Participant
@@ -92,7 +92,7 @@ def two_way_trade(uows: UnitOfWorkFactory) -> tuple[list[Invoice], NettingResult
         invoice(2, exporter="amur", importer="suifenhe", amount=500_00, outstanding=500_00),
         invoice(3, exporter="astana", importer="suifenhe", status=Status.AWAITING_CONFIRMATION),
     )
-    return stored, net([i.to_obligation() for i in stored[:2]], RATES, Policy.FIFO)
+    return stored, net(snapshot_of(stored[:2]), RATES, Policy.FIFO)
 
 
 def statuses(uow: UnitOfWork, *invoices: Invoice) -> list[tuple[str, int, str | None]]:
