@@ -167,6 +167,19 @@ class MetricsOut(BaseModel):
     domestic_liquidity_saved: str
 
 
+class KeyOut(BaseModel):
+    """An API key without its secret: whose it is and whether it still authenticates."""
+
+    id: str
+    role: str
+    entity: str | None
+    participant_id: str | None
+    label: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    created_at: Timestamp
+    revoked_at: Timestamp | None
+
+
 class ApprovalOut(BaseModel):
     entity: str
     digest: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clearing.domain.access import ApiKey
 from clearing.domain.cycles import Cycle, Refund
 from clearing.domain.invoices import Invoice, InvoiceEvent
 from clearing.domain.money import format_amount
@@ -21,6 +22,20 @@ def participant_json(participant: Participant) -> dict[str, Any]:
         "name": participant.name,
         "tax_id": participant.tax_id,
         "bank_account": participant.bank_account,
+    }
+
+
+def key_json(key: ApiKey) -> dict[str, Any]:
+    principal = key.principal
+    return {
+        "id": principal.id,
+        "role": principal.role.value,
+        "entity": principal.entity,
+        "participant_id": principal.participant_id,
+        "label": key.label,
+        "prefix": key.prefix,
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from clearing.domain.errors import Forbidden
 
@@ -88,3 +89,16 @@ class Principal:
         are ``(participant, entity)``: it sees it if it sees any one of them."""
         scope = self.scope
         return any(scope.admits(participant, entity) for participant, entity in parties)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as it may be shown: whose it is, never its secret (DESIGN §7). ``prefix`` is
+    the key's first characters, enough to tell keys apart; ``revoked_at`` is set once, and a
+    revoked key authenticates no one."""
+
+    principal: Principal
+    label: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None = None

@@ -37,6 +37,7 @@ from clearing.entrypoints.server import ServerLimits
 from clearing.entrypoints.terminal import print_figures
 from clearing.use_cases import audit, compliance, keys, participants
 from clearing.use_cases.ports import UnitOfWorkFactory
+from clearing.use_cases.validation import MAX_PAGE
 
 app = typer.Typer(
     name="clearing",
@@ -325,6 +326,53 @@ def keys_create(
     except ClearingError as error:
         _fail(str(error))
     typer.echo(key)
+
+
+#: Who the CLI acts as for admin commands: whoever may run it holds the database itself.
+CLI_ADMIN = Principal("cli", Role.ADMIN)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List every key without its secret: id, role, entity, participant, prefix, created,
+    revoked (or "active"), label; tab-separated."""
+    uows = _uows()
+    after: str | None = None
+    while True:
+        try:
+            found = keys.list_keys(uows(), CLI_ADMIN, after, MAX_PAGE)
+        except ClearingError as error:
+            _fail(str(error))
+        for key in found:
+            principal = key.principal
+            revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "active"
+            fields = (
+                principal.id,
+                principal.role.value,
+                principal.entity or "-",
+                principal.participant_id or "-",
+                key.prefix,
+                key.created_at.isoformat(timespec="seconds"),
+                revoked,
+                key.label,
+            )
+            typer.echo("\t".join(fields))
+        if len(found) < MAX_PAGE:
+            return
+        after = found[-1].principal.id
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `clearing keys list`).")],
+) -> None:
+    """Revoke a key: the next request made with it is refused."""
+    try:
+        key = keys.revoke_key(_uows()(), CLI_ADMIN, key_id)
+    except ClearingError as error:
+        _fail(str(error))
+    when = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else ""
+    typer.echo(f"key {key.principal.id} revoked at {when}")
 
 
 @rules_app.command("list")

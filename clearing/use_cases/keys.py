@@ -1,13 +1,15 @@
-"""API keys: created for a principal, shown once, stored only as a hash (DESIGN §7)."""
+"""API keys: created for a principal, shown once, stored only as a hash; listed without their
+secrets and revoked by an admin (DESIGN §7)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 
-from clearing.domain.access import Principal, Role
+from clearing.domain.access import ApiKey, Principal, Role
 from clearing.domain.errors import InvalidInput, NotFound
 from clearing.use_cases.ports import UnitOfWork
+from clearing.use_cases.validation import check_limit
 
 
 def hash_key(key: str) -> str:
@@ -60,3 +62,25 @@ def create_key(
 def authenticate(uow: UnitOfWork, key: str) -> Principal | None:
     with uow:
         return uow.api_keys.by_hash(hash_key(key))
+
+
+def list_keys(
+    uow: UnitOfWork, principal: Principal, after: str | None = None, limit: int = 100
+) -> list[ApiKey]:
+    """Every key, revoked ones included, in id order from after ``after``; never a secret."""
+    principal.require(Role.ADMIN)
+    check_limit(limit)
+    with uow:
+        return uow.api_keys.list(after, limit)
+
+
+def revoke_key(uow: UnitOfWork, principal: Principal, key_id: str) -> ApiKey:
+    """Revoke a key at once: the next request with it is refused. Revoking a revoked key
+    changes nothing (its first revocation time stays)."""
+    principal.require(Role.ADMIN)
+    with uow:
+        revoked = uow.api_keys.revoke(key_id)
+        if revoked is None:
+            raise NotFound(f"no key {key_id}", field="key_id")
+        uow.commit()
+    return revoked

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from clearing.domain.access import Principal, Scope
+from clearing.domain.access import ApiKey, Principal, Scope
 from clearing.domain.compliance import Rule
 from clearing.domain.cycles import Approval, Cycle, PayIn, Refund
 from clearing.domain.idempotency import StoredAnswer
@@ -36,6 +36,8 @@ class Participants(Protocol):
 class ApiKeys(Protocol):
     def add(self, principal: Principal, key_hash: str, key_prefix: str, label: str) -> None: ...
     def by_hash(self, key_hash: str) -> Principal | None: ...
+    def list(self, after: str | None, limit: int) -> list[ApiKey]: ...
+    def revoke(self, key_id: str) -> ApiKey | None: ...
 
 
 class Invoices(Protocol):

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from clearing.domain.access import Principal, Role
+from clearing.domain.access import ApiKey, Principal, Role
 from clearing.domain.compliance import Rule
 from clearing.domain.errors import Conflict
 from clearing.domain.idempotency import StoredAnswer
@@ -95,11 +95,28 @@ class FakeApiKeys(Repository):
             principal.role not in (Role.TRADER, Role.OPERATOR) or principal.entity is not None,
             "api_keys.bound_to_entity",
         )
-        tables.api_keys[key_hash] = ApiKeyRow(principal, key_hash, key_prefix, label)
+        tables.api_keys[key_hash] = ApiKeyRow(principal, key_hash, key_prefix, label, now())
 
     def by_hash(self, key_hash: str) -> Principal | None:
         found = self._read.api_keys.get(key_hash)
-        return found.principal if found else None
+        return found.principal if found and found.revoked_at is None else None
+
+    def list(self, after: str | None, limit: int) -> list[ApiKey]:
+        rows = sorted(self._read.api_keys.values(), key=lambda row: row.principal.id)
+        return [_api_key(r) for r in rows if after is None or r.principal.id > after][:limit]
+
+    def revoke(self, key_id: str) -> ApiKey | None:
+        tables = self._write
+        for key_hash, row in tables.api_keys.items():
+            if row.principal.id == key_id:
+                if row.revoked_at is None:
+                    row = tables.api_keys[key_hash] = replace(row, revoked_at=now())
+                return _api_key(row)
+        return None
+
+
+def _api_key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(row.principal, row.label, row.key_prefix, row.created_at, row.revoked_at)
 
 
 class FakeRules(Repository):

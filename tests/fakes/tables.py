@@ -46,6 +46,8 @@ class ApiKeyRow:
     key_hash: str
     key_prefix: str
     label: str
+    created_at: datetime
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,3 +154,30 @@ def test_import_submits_a_csv_through_the_use_cases_and_reports_each_refusal(
 
 def all_invoices(uows: UnitOfWorkFactory, pilot: Pilot) -> list:  # type: ignore[type-arg]
     return invoices.list_invoices(uows(), pilot.principals["auditor"], limit=500)
+
+
+def test_keys_list_shows_no_secret_and_keys_revoke_refuses_the_key_at_once(
+    on_test_database: str,
+) -> None:
+    created = runner.invoke(app, ["keys", "create", "--role", "auditor", "--label", "audit desk"])
+    assert created.exit_code == 0, created.output
+    secret = created.output.strip()
+
+    listed = runner.invoke(app, ["keys", "list"])
+
+    assert listed.exit_code == 0, listed.output
+    assert secret not in listed.output
+    (row,) = [line.split("\t") for line in listed.output.splitlines() if "audit desk" in line]
+    key_id, role, entity, participant, prefix, _created, state, label = row
+    assert (role, entity, participant, prefix, state, label) == (
+        "auditor", "-", "-", secret[:10], "active", "audit desk"
+    )  # fmt: skip
+
+    revoked = runner.invoke(app, ["keys", "revoke", key_id])
+    assert revoked.exit_code == 0, revoked.output
+    assert f"key {key_id} revoked at" in revoked.output
+    after = runner.invoke(app, ["keys", "list"]).output
+    assert "active" not in next(line for line in after.splitlines() if key_id in line)
+    unknown = runner.invoke(app, ["keys", "revoke", "key_nobody"])
+    assert unknown.exit_code == 2
+    assert "no key key_nobody" in unknown.output

@@ -68,6 +68,41 @@ class RecordContract:
             assert uow.api_keys.by_hash("a" * 64) == trader
             assert uow.api_keys.by_hash("b" * 64) is None
 
+    def test_keys_are_listed_by_id_and_a_revoked_key_finds_no_principal(
+        self, contract_uows: UnitOfWorkFactory
+    ) -> None:
+        seed(contract_uows)
+        operator = Principal("key_o", Role.OPERATOR, "RU")
+        auditor = Principal("key_a", Role.AUDITOR)
+        with contract_uows() as uow:
+            uow.api_keys.add(operator, "o" * 64, "ck_ooo", "Blagoveshchensk desk")
+            uow.api_keys.add(auditor, "a" * 64, "ck_aaa", "")
+            uow.commit()
+
+        with contract_uows() as uow:
+            listed = uow.api_keys.list(None, 10)
+            revoked = uow.api_keys.revoke("key_o")
+            assert uow.api_keys.revoke("key_nobody") is None
+            uow.commit()
+        with contract_uows() as uow:
+            again = uow.api_keys.revoke("key_o")
+            uow.commit()
+
+        assert [(k.principal, k.prefix, k.label) for k in listed] == [
+            (auditor, "ck_aaa", ""),
+            (operator, "ck_ooo", "Blagoveshchensk desk"),
+        ]
+        assert all(k.revoked_at is None for k in listed)
+        assert revoked is not None
+        assert revoked.revoked_at is not None
+        assert again is not None
+        assert again.revoked_at == revoked.revoked_at
+        with contract_uows() as uow:
+            assert uow.api_keys.by_hash("o" * 64) is None
+            assert uow.api_keys.by_hash("a" * 64) == auditor
+            assert [k.principal.id for k in uow.api_keys.list("key_a", 10)] == ["key_o"]
+            assert [k.principal.id for k in uow.api_keys.list(None, 1)] == ["key_a"]
+
     def test_rules_are_listed_by_kind_and_value_and_a_second_alike_is_a_conflict(
         self, contract_uows: UnitOfWorkFactory
     ) -> None:
