@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from clearing.domain.access import Principal, Role
+from clearing.domain.cycles import Cycle, check_approver
 from clearing.domain.errors import ClearingError
 from clearing.domain.money import format_amount
 from clearing.domain.netting import CorridorTotal
@@ -130,8 +131,8 @@ def cycle_page(
     corridors = list(cycle.summary.corridors) if cycle.summary is not None and base else []
     can_act = (
         principal.role is Role.OPERATOR
-        and principal.entity in cycle.missing_approvals
         and cycle.status.value == "proposed"
+        and _may_approve(cycle, principal)
     )
     return _page(
         request,
@@ -149,6 +150,14 @@ def cycle_page(
         message=message,
         error=error,
     )
+
+
+def _may_approve(cycle: Cycle, principal: Principal) -> bool:
+    try:
+        check_approver(cycle, principal.entity or "", principal.id)
+    except ClearingError:
+        return False
+    return True
 
 
 @router.post("/cycles/{cycle_id}/approve")

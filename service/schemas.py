@@ -183,6 +183,7 @@ class KeyOut(BaseModel):
 class ApprovalOut(BaseModel):
     entity: str
     digest: str
+    principal_id: str = Field(description="The key of the operator who approved.")
     approved_at: Timestamp
 
 
@@ -199,12 +200,16 @@ class CycleOut(BaseModel):
     metrics: MetricsOut | None
     approvals: list[ApprovalOut]
     required_approvals: list[str]
+    approvals_needed: dict[str, int] = Field(
+        description="Per entity with legs, the approvals it asks for: 2 under four eyes."
+    )
     missing_approvals: list[str]
     superseded_by: str | None
     predecessor_id: str | None
     defaulted: list[str]
     note: str | None
     opened_at: Timestamp
+    closed_by: str | None = Field(description="The key of the operator who proposed the cycle.")
     closed_at: Timestamp | None
     settled_at: Timestamp | None
 

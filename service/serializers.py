@@ -98,16 +98,23 @@ def cycle_json(cycle: Cycle) -> dict[str, Any]:
         "jurisdictions": [],
         "metrics": None,
         "approvals": [
-            {"entity": a.entity, "digest": a.digest, "approved_at": a.approved_at.isoformat()}
+            {
+                "entity": a.entity,
+                "digest": a.digest,
+                "principal_id": a.principal_id,
+                "approved_at": a.approved_at.isoformat(),
+            }
             for a in cycle.approvals
         ],
         "required_approvals": list(cycle.required_approvals),
+        "approvals_needed": {e: cycle.approvals_needed_by(e) for e in cycle.required_approvals},
         "missing_approvals": list(cycle.missing_approvals),
         "superseded_by": cycle.superseded_by,
         "predecessor_id": cycle.predecessor_id,
         "defaulted": list(cycle.defaulted),
         "note": cycle.note,
         "opened_at": cycle.opened_at.isoformat(),
+        "closed_by": cycle.closed_by,
         "closed_at": cycle.closed_at.isoformat() if cycle.closed_at else None,
         "settled_at": cycle.settled_at.isoformat() if cycle.settled_at else None,
     }

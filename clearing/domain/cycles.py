@@ -8,6 +8,7 @@ Amounts are minor units of the entity's currency unless a name says ``value`` (b
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,15 +99,48 @@ class Cycle:
     settled_at: datetime | None = None
     note: str | None = None
     defaulted: tuple[str, ...] = field(default=())
+    #: Who proposed the cycle: the operator who closed it, or who declared the default that
+    #: re-netted it. Under four eyes this operator may not approve it.
+    closed_by: str | None = None
+    #: Approvals each entity asks for, as its rule stood when the cycle was proposed (an entity
+    #: not named asks for one).
+    approvals_needed: tuple[tuple[str, int], ...] = ()
 
     @property
     def required_approvals(self) -> tuple[str, ...]:
         return self.summary.entities_with_legs if self.summary else ()
 
+    def approvals_needed_by(self, entity: str) -> int:
+        return dict(self.approvals_needed).get(entity, 1)
+
     @property
     def missing_approvals(self) -> tuple[str, ...]:
-        done = {a.entity for a in self.approvals}
-        return tuple(e for e in self.required_approvals if e not in done)
+        """Entities with legs that have not yet given every approval they ask for."""
+        given = Counter(a.entity for a in self.approvals)
+        return tuple(e for e in self.required_approvals if given[e] < self.approvals_needed_by(e))
+
+
+def check_approver(cycle: Cycle, entity: str, principal_id: str) -> None:
+    """Whether this operator of ``entity`` may approve ``cycle`` now (DESIGN §7): once per
+    cycle, and under four eyes never the operator who proposed it."""
+    if entity not in cycle.required_approvals:
+        raise Conflict(
+            f"{entity} has no legs in cycle {cycle.id}; nothing to approve", field="entity"
+        )
+    if entity not in cycle.missing_approvals:
+        raise Conflict(f"{entity} approved cycle {cycle.id} already", field="entity")
+    if any(a.principal_id == principal_id for a in cycle.approvals):
+        raise Conflict(
+            f"{principal_id} approved cycle {cycle.id} already; {entity} asks for a second "
+            "approval by another operator",
+            field="principal",
+        )
+    if cycle.approvals_needed_by(entity) > 1 and principal_id == cycle.closed_by:
+        raise Conflict(
+            f"{principal_id} proposed cycle {cycle.id}; under four eyes {entity}'s approvals "
+            "come from other operators",
+            field="principal",
+        )
 
 
 def require_cycle_status(cycle: Cycle, allowed: Iterable[CycleStatus], action: str) -> None:

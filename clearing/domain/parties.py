@@ -4,14 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clearing.domain.errors import InvalidInput
+
+#: How many operators of an entity may be asked to approve each cycle: one, or two (four eyes).
+APPROVAL_COUNTS = (1, 2)
+
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """A jurisdiction's clearing entity, settling in one currency."""
+    """A jurisdiction's clearing entity, settling in one currency. With
+    ``approvals_required`` 2, two different operators of the entity approve each cycle, and
+    neither closed it (four eyes, DESIGN §7)."""
 
     code: str
     currency: str
     name: str
+    approvals_required: int = 1
+
+
+def check_approvals_required(count: object) -> int:
+    if isinstance(count, bool) or count not in APPROVAL_COUNTS:
+        raise InvalidInput("must be 1 or 2 (four eyes)", field="approvals")
+    return int(count)
 
 
 @dataclass(frozen=True, slots=True)

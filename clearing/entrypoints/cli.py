@@ -65,6 +65,8 @@ app.add_typer(rules_app, name="rules", no_args_is_help=True)
 EXIT_BAD_INPUT = 2
 EXIT_VERIFY_FAILED = 1
 EXIT_DATABASE_UNAVAILABLE = 1
+#: Who the CLI acts as for admin commands: whoever may run it holds the database itself.
+CLI_ADMIN = Principal("cli", Role.ADMIN)
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -294,21 +296,48 @@ def entities_add(
     code: Annotated[str, typer.Argument(help="Jurisdiction code, e.g. CN.")],
     currency: Annotated[str, typer.Option(help="ISO 4217 settlement currency, e.g. CNY.")],
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    approvals: Annotated[
+        int,
+        typer.Option(help="Operators who approve each cycle: 1, or 2 (four eyes)."),
+    ] = 1,
 ) -> None:
     """Register a jurisdiction's clearing entity."""
     try:
-        entity = participants.add_entity(_uows()(), code, currency, name)
+        entity = participants.add_entity(_uows()(), code, currency, name, approvals)
     except ClearingError as error:
         _fail(str(error))
-    Console().print(f"entity {entity.code} settles in {entity.currency}", highlight=False)
+    Console().print(
+        f"entity {entity.code} settles in {entity.currency}; "
+        f"{_approvals_text(entity.approvals_required)} per cycle",
+        highlight=False,
+    )
+
+
+@entities_app.command("approvals")
+def entities_approvals(
+    code: Annotated[str, typer.Argument(help="Jurisdiction code, e.g. CN.")],
+    count: Annotated[int, typer.Argument(help="1, or 2 for four eyes.")],
+) -> None:
+    """Set how many operators approve each cycle for an entity (from the next proposal on)."""
+    try:
+        entity = participants.set_approvals_required(_uows()(), CLI_ADMIN, code, count)
+    except ClearingError as error:
+        _fail(str(error))
+    typer.echo(f"entity {entity.code}: {_approvals_text(entity.approvals_required)} per cycle")
+
+
+def _approvals_text(count: int) -> str:
+    return "one approval" if count == 1 else f"{count} approvals by different operators"
 
 
 @entities_app.command("list")
 def entities_list() -> None:
-    """List the clearing entities."""
+    """List the clearing entities: code, currency, approvals per cycle, name."""
     with _uows()() as uow:
         for entity in uow.entities.list():
-            typer.echo(f"{entity.code}\t{entity.currency}\t{entity.name}")
+            typer.echo(
+                f"{entity.code}\t{entity.currency}\t{entity.approvals_required}\t{entity.name}"
+            )
 
 
 @keys_app.command("create")
@@ -326,10 +355,6 @@ def keys_create(
     except ClearingError as error:
         _fail(str(error))
     typer.echo(key)
-
-
-#: Who the CLI acts as for admin commands: whoever may run it holds the database itself.
-CLI_ADMIN = Principal("cli", Role.ADMIN)
 
 
 @keys_app.command("list")

@@ -18,6 +18,7 @@ from clearing.domain.cycles import (
     Approval,
     Cycle,
     CycleStatus,
+    check_approver,
     check_rates_cover,
     check_rates_for_entities,
     require_cycle_status,
@@ -120,6 +121,8 @@ def close_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
             digest=result.digest,
             summary=result.figures,
             closed_at=utc_now(),
+            closed_by=principal.id,
+            approvals_needed=approval_rule(uow),
         )
         uow.cycles.save(proposed)
         if not proposed.required_approvals:
@@ -139,12 +142,7 @@ def approve_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str, digest: 
             raise Conflict(
                 f"stale digest: cycle {cycle.id} proposes {cycle.digest}", field="digest"
             )
-        if entity not in cycle.required_approvals:
-            raise Conflict(
-                f"{entity} has no legs in cycle {cycle.id}; nothing to approve", field="entity"
-            )
-        if entity not in cycle.missing_approvals:
-            raise Conflict(f"{entity} approved cycle {cycle.id} already", field="entity")
+        check_approver(cycle, entity, principal.id)
         approval = Approval(entity, digest, principal.id, utc_now())
         uow.cycles.add_approval(cycle.id, approval)
         changed = replace(cycle, approvals=(*cycle.approvals, approval))
@@ -169,6 +167,11 @@ def reject_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str, reason: s
         uow.cycles.save(changed)
         uow.commit()
     return changed
+
+
+def approval_rule(uow: UnitOfWork) -> tuple[tuple[str, int], ...]:
+    """The approvals each entity asks for now, kept with a cycle as it is proposed."""
+    return tuple((e.code, e.approvals_required) for e in uow.entities.list())
 
 
 def save_and_settle_when_paid(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:

@@ -7,19 +7,43 @@ import secrets
 from clearing.domain.access import Principal, Role
 from clearing.domain.errors import InvalidInput, NotFound
 from clearing.domain.money import check_currency
-from clearing.domain.parties import Entity, Participant
+from clearing.domain.parties import Entity, Participant, check_approvals_required
 from clearing.domain.rates import check_jurisdiction
 from clearing.use_cases.ports import UnitOfWork
 from clearing.use_cases.validation import check_limit, check_text, optional_text
 
 
-def add_entity(uow: UnitOfWork, code: str, currency: str, name: str | None = None) -> Entity:
+def add_entity(
+    uow: UnitOfWork,
+    code: str,
+    currency: str,
+    name: str | None = None,
+    approvals_required: int = 1,
+) -> Entity:
     """Register a jurisdiction's clearing entity (an operating command, not an API call)."""
     entity = Entity(
-        check_jurisdiction(code, field="code"), check_currency(currency), name or f"{code} clearing"
+        check_jurisdiction(code, field="code"),
+        check_currency(currency),
+        name or f"{code} clearing",
+        check_approvals_required(approvals_required),
     )
     with uow:
         uow.entities.add(entity)
+        uow.commit()
+    return entity
+
+
+def set_approvals_required(
+    uow: UnitOfWork, principal: Principal, code: str, approvals_required: int
+) -> Entity:
+    """An admin sets how many operators approve each cycle for an entity; cycles proposed from
+    now on ask for that many (a proposal keeps the rule it was made under)."""
+    principal.require(Role.ADMIN)
+    count = check_approvals_required(approvals_required)
+    with uow:
+        entity = uow.entities.set_approvals_required(code, count)
+        if entity is None:
+            raise NotFound(f"no entity {code}", field="code")
         uow.commit()
     return entity
 

@@ -23,6 +23,7 @@ from clearing.domain.netting import Position, Settlement, net
 from clearing.domain.parties import Entity
 from clearing.domain.payments import Instruction, Transfer
 from clearing.use_cases.cycles import (
+    approval_rule,
     locked_cycle,
     new_cycle_id,
     save_and_settle_when_paid,
@@ -135,6 +136,8 @@ def declare_default(
             summary=result.figures,
             predecessor_id=cycle.id,
             closed_at=utc_now(),
+            closed_by=principal.id,
+            approvals_needed=approval_rule(uow),
             defaulted=(*cycle.defaulted, participant_id),
             note=f"re-netted after {participant_id} defaulted: {reason}",
         )

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from clearing.domain.access import Principal, Role
+from clearing.use_cases import keys, participants
 from tests.e2e.conftest import MakeWorld
 from tests.e2e.world import ZERO, Json, World, bearer, dec
 
@@ -270,3 +272,35 @@ def test_a_cycle_whose_obligations_match_nothing_settles_at_close_with_no_ledger
     report = world.verify()
     assert (report["ok"], report["entries"], report["cycles"]) == (True, 0, 1)
     assert world.open_cycle("RU")["status"] == "open"
+
+
+def test_under_four_eyes_two_other_operators_approve_and_every_approval_names_its_operator(
+    small: World,
+) -> None:
+    participants.set_approvals_required(small.uows(), Principal("admin", Role.ADMIN), "CN", 2)
+    proposer = keys.authenticate(small.uows(), small.operators["CN"])
+    assert proposer is not None
+    proposal = small.propose(by="CN")
+    second, third = (
+        bearer(keys.create_key(small.uows(), Role.OPERATOR, entity="CN")[0]) for _ in range(2)
+    )
+    approve = f"/v1/cycles/{proposal['id']}/approve"
+    digest = {"digest": proposal["digest"]}
+
+    assert proposal["approvals_needed"] == {"CN": 2, "RU": 1}
+    by_proposer = small.client.post(approve, json=digest, headers=small.op("CN"))
+    _error(by_proposer, 409, field="principal")
+    first = small.client.post(approve, json=digest, headers=second)
+    assert first.status_code == 200, first.text
+    assert first.json()["missing_approvals"] == ["CN", "RU"]
+    _error(small.client.post(approve, json=digest, headers=second), 409, field="principal")
+    assert small.client.post(approve, json=digest, headers=third).status_code == 200
+    assert small.approve(proposal, "RU").status_code == 200
+
+    cycle = small.cycle(proposal["id"])
+    assert cycle["status"] == "approved"
+    assert cycle["closed_by"] == proposer.id
+    approvers = [(a["entity"], a["principal_id"]) for a in cycle["approvals"]]
+    assert len(set(approvers)) == 3
+    assert [entity for entity, _ in approvers].count("CN") == 2
+    assert proposer.id not in {principal for _, principal in approvers}

@@ -125,14 +125,14 @@ class FakeCycles(Repository):
     def add_approval(self, cycle_id: str, approval: Approval) -> None:
         tables = self._write
         refuse_unless(cycle_id in tables.cycles, "cycle_approvals -> cycles")
-        key = (cycle_id, approval.entity)
+        key = (cycle_id, approval.entity, approval.principal_id)
         refuse_unless(key not in tables.approvals, "cycle_approvals primary key")
         tables.approvals[key] = approval
 
     def _with_approvals(self, cycle: Cycle) -> Cycle:
         approvals = sorted(
-            (a for (c, _entity), a in self._read.approvals.items() if c == cycle.id),
-            key=lambda a: (a.approved_at, a.entity),
+            (a for (c, _entity, _by), a in self._read.approvals.items() if c == cycle.id),
+            key=lambda a: (a.approved_at, a.entity, a.principal_id),
         )
         return replace(cycle, approvals=tuple(approvals))
 

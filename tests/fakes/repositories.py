@@ -39,6 +39,7 @@ class FakeEntities(Repository):
             len(entity.currency) == 3 and entity.currency.upper() == entity.currency,
             "entities.currency_iso",
         )
+        refuse_unless(entity.approvals_required in (1, 2), "entities.approvals_one_or_two")
         tables.entities[entity.code] = entity
 
     def get(self, code: str) -> Entity | None:
@@ -46,6 +47,14 @@ class FakeEntities(Repository):
 
     def list(self) -> list[Entity]:
         return [e for _code, e in sorted(self._read.entities.items())]
+
+    def set_approvals_required(self, code: str, count: int) -> Entity | None:
+        tables = self._write
+        if code not in tables.entities:
+            return None
+        refuse_unless(count in (1, 2), "entities.approvals_one_or_two")
+        changed = tables.entities[code] = replace(tables.entities[code], approvals_required=count)
+        return changed
 
 
 class FakeParticipants(Repository):

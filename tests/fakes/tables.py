@@ -75,7 +75,7 @@ class Tables:
     rules: dict[tuple[str, str], Rule] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], StoredAnswer] = field(default_factory=dict)
     cycles: dict[str, Cycle] = field(default_factory=dict)  # without their approvals
-    approvals: dict[tuple[str, str], Approval] = field(default_factory=dict)
+    approvals: dict[tuple[str, str, str], Approval] = field(default_factory=dict)
     snapshots: dict[tuple[str, str], Settlement] = field(default_factory=dict)
     #: The steps each cycle took with its whole snapshot: (cycle, "take" or "settle").
     steps: set[tuple[str, str]] = field(default_factory=set)

@@ -181,3 +181,23 @@ def test_keys_list_shows_no_secret_and_keys_revoke_refuses_the_key_at_once(
     unknown = runner.invoke(app, ["keys", "revoke", "key_nobody"])
     assert unknown.exit_code == 2
     assert "no key key_nobody" in unknown.output
+
+
+def test_an_entity_is_added_with_four_eyes_and_an_admin_changes_its_approvals(
+    on_test_database: str,
+) -> None:
+    command = ["entities", "add", "EYES", "--currency", "MNT", "--name", "Ulaanbaatar"]
+    added = runner.invoke(app, [*command, "--approvals", "2"])
+    assert added.exit_code == 0, added.output
+    assert "2 approvals by different operators per cycle" in added.output
+    assert "EYES\tMNT\t2\tUlaanbaatar" in runner.invoke(app, ["entities", "list"]).output
+
+    changed = runner.invoke(app, ["entities", "approvals", "EYES", "1"])
+    assert changed.exit_code == 0, changed.output
+    assert "entity EYES: one approval per cycle" in changed.output
+    assert "EYES\tMNT\t1\tUlaanbaatar" in runner.invoke(app, ["entities", "list"]).output
+
+    for bad in (["entities", "approvals", "EYES", "3"], ["entities", "approvals", "NOPE", "2"]):
+        refused = runner.invoke(app, bad)
+        assert refused.exit_code == 2, refused.output
+    assert "must be 1 or 2" in runner.invoke(app, ["entities", "approvals", "EYES", "3"]).output

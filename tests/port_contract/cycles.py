@@ -68,15 +68,18 @@ class CycleContract:
             assert [c.number for c in uow.cycles.recent(3, 10)] == [2, 1]
             assert uow.cycles.recent(1, 10) == []
 
-    def test_approvals_are_read_by_time_then_entity_and_one_entity_approves_once(
+    def test_approvals_are_read_by_time_then_entity_then_operator(
         self, contract_uows: UnitOfWorkFactory
     ) -> None:
-        proposed = cycle(1)
+        proposed = replace(
+            cycle(1), closed_by="key_cn", approvals_needed=(("CN", 2), ("KZ", 1), ("RU", 1))
+        )
         later = OPENED + timedelta(minutes=5)
         approvals = [
             Approval("RU", "d" * 64, "key_ru", later),
-            Approval("CN", "d" * 64, "key_cn", later),
+            Approval("CN", "d" * 64, "key_cn2", later),
             Approval("KZ", "d" * 64, "key_kz", OPENED),
+            Approval("CN", "d" * 64, "key_cn1", later),
         ]
         with contract_uows() as uow:
             uow.cycles.add(proposed)
@@ -87,8 +90,12 @@ class CycleContract:
         with contract_uows() as uow:
             found = uow.cycles.get(proposed.id)
             assert found is not None
-            assert found.approvals == (approvals[2], approvals[1], approvals[0])
+            assert found.approvals == (approvals[2], approvals[3], approvals[1], approvals[0])
             assert uow.cycles.recent(None, 1)[0].approvals == found.approvals
+            assert (found.closed_by, found.approvals_needed) == (
+                proposed.closed_by,
+                proposed.approvals_needed,
+            )
 
     def test_a_stored_result_reads_back_by_invoice_id_within_the_scope_and_page(
         self, contract_uows: UnitOfWorkFactory

@@ -40,6 +40,22 @@ class RecordContract:
                 uow.entities.add(Entity("CN", "CNY", "again"))
         assert refused.value.field == "code"
 
+    def test_an_entity_keeps_how_many_approvals_it_asks_for(
+        self, contract_uows: UnitOfWorkFactory
+    ) -> None:
+        seed(contract_uows)
+        with contract_uows() as uow:
+            uow.entities.add(Entity("MN", "MNT", "Mongolia clearing", approvals_required=2))
+            changed = uow.entities.set_approvals_required("CN", 2)
+            assert uow.entities.set_approvals_required("XX", 2) is None
+            uow.commit()
+
+        assert changed == Entity(CN.code, CN.currency, CN.name, approvals_required=2)
+        with contract_uows() as uow:
+            assert uow.entities.get("CN") == changed
+            assert uow.entities.get("MN") == Entity("MN", "MNT", "Mongolia clearing", 2)
+            assert uow.entities.get("RU") == RU
+
     def test_participants_are_found_listed_by_id_filtered_by_entity_and_paged(
         self, contract_uows: UnitOfWorkFactory
     ) -> None:

@@ -109,7 +109,11 @@ class CycleRepository(CycleInvoices):
             for a in self.session.scalars(
                 select(CycleApprovalRow)
                 .where(CycleApprovalRow.cycle_id == row.id)
-                .order_by(CycleApprovalRow.approved_at, CycleApprovalRow.entity)
+                .order_by(
+                    CycleApprovalRow.approved_at,
+                    CycleApprovalRow.entity,
+                    CycleApprovalRow.principal_id,
+                )
             )
         )
         return Cycle(
@@ -129,6 +133,8 @@ class CycleRepository(CycleInvoices):
             settled_at=row.settled_at,
             note=row.note,
             defaulted=tuple(row.defaulted or ()),
+            closed_by=row.closed_by,
+            approvals_needed=tuple(sorted((row.approvals_needed or {}).items())),
         )
 
     # --- snapshot and results ---
@@ -413,6 +419,8 @@ def _cycle_values(cycle: Cycle) -> dict[str, Any]:
         "note": cycle.note,
         "opened_by": cycle.opened_by,
         "opened_at": cycle.opened_at,
+        "closed_by": cycle.closed_by,
+        "approvals_needed": dict(cycle.approvals_needed) or None,
         "closed_at": cycle.closed_at,
         "settled_at": cycle.settled_at,
     }

@@ -25,7 +25,11 @@ class EntityRepository:
             raise Conflict(f"entity {entity.code} exists already", field="code")
         self.session.add(
             EntityRow(
-                code=entity.code, currency=entity.currency, name=entity.name, created_at=now()
+                code=entity.code,
+                currency=entity.currency,
+                name=entity.name,
+                approvals_required=entity.approvals_required,
+                created_at=now(),
             )
         )
         self.session.flush()
@@ -34,11 +38,23 @@ class EntityRepository:
         if not storable(code):
             return None
         row = self.session.get(EntityRow, code)
-        return Entity(row.code, row.currency, row.name) if row else None
+        return _entity(row) if row else None
 
     def list(self) -> list[Entity]:
         rows = self.session.scalars(select(EntityRow).order_by(EntityRow.code))
-        return [Entity(row.code, row.currency, row.name) for row in rows]
+        return [_entity(row) for row in rows]
+
+    def set_approvals_required(self, code: str, count: int) -> Entity | None:
+        row = self.session.get(EntityRow, code, with_for_update=True) if storable(code) else None
+        if row is None:
+            return None
+        row.approvals_required = count
+        self.session.flush()
+        return _entity(row)
+
+
+def _entity(row: EntityRow) -> Entity:
+    return Entity(row.code, row.currency, row.name, row.approvals_required)
 
 
 class ParticipantRepository:

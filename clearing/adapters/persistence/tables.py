@@ -53,11 +53,14 @@ class EntityRow(Base):
     __table_args__ = (
         _currency_check("currency"),
         CheckConstraint("length(code) BETWEEN 2 AND 8", name="code_length"),
+        CheckConstraint("approvals_required IN (1, 2)", name="approvals_one_or_two"),
     )
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), comment="ISO 4217 settlement currency")
     name: Mapped[str] = mapped_column(String(200))
+    #: Operators who approve each cycle for this entity: 1, or 2 (four eyes).
+    approvals_required: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -221,6 +224,10 @@ class CycleRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     opened_by: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Who proposed the cycle (closed it, or declared the default that re-netted it).
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    #: Approvals each entity asks for, as its rule stood at the proposal: ``{"CN": 2, ...}``.
+    approvals_needed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -286,12 +293,14 @@ class CyclePositionRow(Base):
 
 
 class CycleApprovalRow(Base):
+    """One operator's approval of a cycle for its entity: two per entity under four eyes."""
+
     __tablename__ = "cycle_approvals"
 
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
     entity: Mapped[str] = mapped_column(String(8), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))
-    principal_id: Mapped[str] = mapped_column(String(64))
+    principal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     approved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
