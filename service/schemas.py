@@ -41,7 +41,23 @@ class ParticipantIn(Strict):
         default=None, description="Only for admins: the entity to register with.", examples=["CN"]
     )
     tax_id: StrictStr | None = Field(default=None, max_length=64)
+    bank_account: StrictStr | None = Field(
+        default=None, max_length=64, description="1 to 34 letters, digits, '/' or '-'."
+    )
+    bank_code: StrictStr | None = Field(
+        default=None,
+        max_length=64,
+        description="The account's bank: a BIC, a CNAPS code (12 digits) or a BIK (9 digits).",
+        examples=["BKCHCNBJ"],
+    )
+
+
+class ParticipantPatchIn(Strict):
+    """What an operator may change of a participant; what is not given stays."""
+
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
     bank_account: StrictStr | None = Field(default=None, max_length=64)
+    bank_code: StrictStr | None = Field(default=None, max_length=64)
 
 
 class ParticipantOut(BaseModel):
@@ -50,6 +66,7 @@ class ParticipantOut(BaseModel):
     name: str
     tax_id: str | None
     bank_account: str | None
+    bank_code: str | None
 
 
 class InvoiceIn(Strict):
@@ -165,6 +182,17 @@ class MetricsOut(BaseModel):
     cross_border_value_avoided: Amount
     netting_efficiency: str
     domestic_liquidity_saved: str
+
+
+class ParticipantVersionOut(BaseModel):
+    """One version of a participant's details, with who set it and when (1: registration)."""
+
+    version: int
+    name: str
+    bank_account: str | None
+    bank_code: str | None
+    changed_by: str
+    changed_at: Timestamp
 
 
 class KeyOut(BaseModel):

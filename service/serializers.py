@@ -11,7 +11,7 @@ from clearing.domain.cycles import Cycle, Refund
 from clearing.domain.invoices import Invoice, InvoiceEvent
 from clearing.domain.money import format_amount
 from clearing.domain.netting import Settlement
-from clearing.domain.parties import Participant
+from clearing.domain.parties import Participant, ParticipantVersion
 from clearing.use_cases.settlement import PositionView
 
 
@@ -22,6 +22,18 @@ def participant_json(participant: Participant) -> dict[str, Any]:
         "name": participant.name,
         "tax_id": participant.tax_id,
         "bank_account": participant.bank_account,
+        "bank_code": participant.bank_code,
+    }
+
+
+def participant_version_json(version: ParticipantVersion) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "name": version.name,
+        "bank_account": version.bank_account,
+        "bank_code": version.bank_code,
+        "changed_by": version.changed_by,
+        "changed_at": version.changed_at.isoformat(),
     }
 
 

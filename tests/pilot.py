@@ -23,6 +23,15 @@ RATES = {
 }
 
 
+#: Each entity's bank (a BIC in China, a BIK in Russia) and its settlement account there.
+ENTITY_BANKS = {
+    "CN": ("BKCHCNBJ", "62170000100012345"),
+    "RU": ("044525225", "30101810400000000225"),
+}
+#: The traders' banks: a CNAPS code in China, a BIK in Russia.
+PARTICIPANT_BANKS = {"CN": "104100000004", "RU": "044525593"}
+
+
 @dataclass
 class Pilot:
     uows: UnitOfWorkFactory
@@ -33,8 +42,12 @@ class Pilot:
 
 def make_pilot(uows: UnitOfWorkFactory) -> Pilot:
     """CN and RU, two traders each, four confirmed invoices and a proposed cycle."""
-    participants.add_entity(uows(), "CN", "CNY", "China clearing entity")
-    participants.add_entity(uows(), "RU", "RUB", "Russia clearing entity")
+    for code, currency, name in (
+        ("CN", "CNY", "China clearing entity"),
+        ("RU", "RUB", "Russia clearing entity"),
+    ):
+        bank_code, account = ENTITY_BANKS[code]
+        participants.add_entity(uows(), code, currency, name, bank_code=bank_code, account=account)
     keys: dict[str, str] = {}
     principals: dict[str, Principal] = {}
     for name, role, entity in (
@@ -51,6 +64,7 @@ def make_pilot(uows: UnitOfWorkFactory) -> Pilot:
             name=f"Trader {name}",
             entity=entity,
             bank_account=f"{entity}0000000000{name[-1]}",
+            bank_code=PARTICIPANT_BANKS[entity],
         )
         keys[name], principals[name] = keys_use_cases.create_key(
             uows(), Role.TRADER, participant_id=participant.id

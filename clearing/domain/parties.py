@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from clearing.domain.errors import InvalidInput
 
@@ -20,6 +21,10 @@ class Entity:
     currency: str
     name: str
     approvals_required: int = 1
+    #: The entity's own bank (BIC, CNAPS or BIK) and its settlement account there: the debtor
+    #: of every pay-out and refund.
+    bank_code: str | None = None
+    account: str | None = None
 
 
 def check_approvals_required(count: object) -> int:
@@ -30,10 +35,26 @@ def check_approvals_required(count: object) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Participant:
-    """A trader registered with exactly one entity, with a domestic bank account there."""
+    """A trader registered with exactly one entity, with a domestic bank account there (the
+    account, and its bank's BIC, CNAPS or BIK code)."""
 
     id: str
     entity: str
     name: str
     tax_id: str | None = None
     bank_account: str | None = None
+    bank_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantVersion:
+    """One version of a participant's changeable details, with who set them and when: the
+    first is its registration."""
+
+    participant_id: str
+    version: int
+    name: str
+    bank_account: str | None
+    bank_code: str | None
+    changed_by: str
+    changed_at: datetime

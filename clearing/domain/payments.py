@@ -1,9 +1,73 @@
 """Domestic payments an entity's bank makes or expects for a cycle, in minor units: the values
-payment files (ISO 20022 pain.001, CSV) are written from."""
+payment files (ISO 20022 pain.001, CSV) are written from, and the bank identifiers they name."""
 
 from __future__ import annotations
 
+import enum
+import re
 from dataclasses import dataclass
+from datetime import date
+
+from clearing.domain.errors import InvalidInput
+
+_BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
+_CNAPS = re.compile(r"[0-9]{12}")
+_BIK = re.compile(r"04[0-9]{7}")
+#: An account as ISO 20022 carries it outside IBAN (``Max34Text``), without blanks.
+_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]{0,33}")
+
+
+class BankCodeKind(enum.StrEnum):
+    """How a bank is identified: a SWIFT BIC, or a national clearing code (ISO 20022 names the
+    Chinese CNAPS system ``CNAPS`` and the Russian BIK ``RUCBC``)."""
+
+    BIC = "BIC"
+    CNAPS = "CNAPS"
+    RUCBC = "RUCBC"
+
+
+def bank_code_kind(code: str) -> BankCodeKind:
+    if _BIC.fullmatch(code):
+        return BankCodeKind.BIC
+    if _CNAPS.fullmatch(code):
+        return BankCodeKind.CNAPS
+    if _BIK.fullmatch(code):
+        return BankCodeKind.RUCBC
+    raise InvalidInput(
+        "is not a bank code: a BIC (8 or 11 letters and digits), a CNAPS code (12 digits) "
+        "or a BIK (9 digits starting 04)",
+        field="bank_code",
+    )
+
+
+def check_bank_code(code: str | None) -> str | None:
+    """A bank code as stored (capitals, no blanks), or ``None`` when none is given."""
+    if code is None:
+        return None
+    if not isinstance(code, str):
+        raise InvalidInput("must be a string", field="bank_code")
+    normal = "".join(code.split()).upper()
+    if not normal:
+        return None
+    bank_code_kind(normal)
+    return normal
+
+
+def check_account(account: str | None, field: str = "bank_account") -> str | None:
+    """An account number as stored (no blanks; 1 to 34 letters, digits, '/' or '-'), or
+    ``None`` when none is given."""
+    if account is None:
+        return None
+    if not isinstance(account, str):
+        raise InvalidInput("must be a string", field=field)
+    normal = "".join(account.split())
+    if not normal:
+        return None
+    if not _ACCOUNT.fullmatch(normal):
+        raise InvalidInput(
+            "must be 1 to 34 letters, digits, '/' or '-' (blanks are dropped)", field=field
+        )
+    return normal
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +90,8 @@ class Transfer:
 
     participant_id: str
     name: str
-    bank_account: str | None
+    bank_account: str
+    bank_code: str
     currency: str
     amount: int  # minor units of currency
     reference: str
@@ -35,8 +100,19 @@ class Transfer:
 
 @dataclass(frozen=True, slots=True)
 class Debtor:
-    """The clearing entity as payer."""
+    """The clearing entity as payer: its settlement account at its bank."""
 
     entity: str
     name: str
     account: str
+    bank_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOrder:
+    """What an entity's bank is asked to pay for a cycle, and on which day."""
+
+    cycle_id: str
+    debtor: Debtor
+    transfers: tuple[Transfer, ...]
+    execution_date: date

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, NoReturn, TextIO
+from typing import Annotated, Any, BinaryIO, TextIO
 
 import typer
 from rich.console import Console
@@ -28,16 +28,22 @@ from clearing.adapters.files.obligations_columns import read_obligation_columns
 from clearing.adapters.files.result import result_json
 from clearing.domain import ledger
 from clearing.domain.access import Principal, Role
-from clearing.domain.compliance import RuleKind
-from clearing.domain.errors import ClearingError, InvalidInput
+from clearing.domain.errors import ClearingError, Conflict, InvalidInput
 from clearing.domain.netting import NettingResult, net
 from clearing.domain.obligations import Policy
-from clearing.domain.payments import Debtor
+from clearing.entrypoints.cli_admin import entities_app, keys_app, rules_app
+from clearing.entrypoints.cli_support import (
+    EXIT_BAD_INPUT,
+    EXIT_NOT_NOW,
+    EXIT_VERIFY_FAILED,
+    database_uows,
+    fail,
+    fail_on_database,
+)
 from clearing.entrypoints.server import ServerLimits
 from clearing.entrypoints.terminal import print_figures
-from clearing.use_cases import audit, compliance, keys, participants
+from clearing.use_cases import audit
 from clearing.use_cases.ports import UnitOfWorkFactory
-from clearing.use_cases.validation import MAX_PAGE
 
 app = typer.Typer(
     name="clearing",
@@ -53,28 +59,11 @@ db_app = typer.Typer(
     "opens it exits 2 when the URL is bad or the database is not migrated, and 1 when its "
     "server cannot be reached."
 )
-entities_app = typer.Typer(help="Clearing entities, one per jurisdiction.")
-keys_app = typer.Typer(help="API keys. A key is shown once and stored only as a hash.")
-rules_app = typer.Typer(help="Compliance rules: blocked goods, priority goods, blocked parties.")
 app.add_typer(audit_app, name="audit", no_args_is_help=True)
 app.add_typer(db_app, name="db", no_args_is_help=True)
 app.add_typer(entities_app, name="entities", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", no_args_is_help=True)
 app.add_typer(rules_app, name="rules", no_args_is_help=True)
-
-EXIT_BAD_INPUT = 2
-EXIT_VERIFY_FAILED = 1
-EXIT_DATABASE_UNAVAILABLE = 1
-#: Who the CLI acts as for admin commands: whoever may run it holds the database itself.
-CLI_ADMIN = Principal("cli", Role.ADMIN)
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """Print ``message`` as plain text (never as markup), on one line, and exit with ``code``."""
-    console = Console(stderr=True, soft_wrap=True)
-    console.print("error:", style="bold red", end=" ")
-    console.print(message, markup=False, highlight=False)
-    raise typer.Exit(code)
 
 
 @app.command("net")
@@ -111,7 +100,7 @@ def net_command(
             return
         _write_output(output, document)
     except ClearingError as error:
-        _fail(str(error))
+        fail(str(error))
     print_summary(result, Console())
     Console().print(f"Result written to {output}", highlight=False)
 
@@ -134,7 +123,7 @@ def _write_output(path: Path, content: str | Iterable[bytes | memoryview]) -> No
     try:
         _write_atomically(path, content)
     except OSError as error:
-        _fail(f"--output {path}: cannot be written ({error.strerror})")
+        fail(f"--output {path}: cannot be written ({error.strerror})")
 
 
 def _write_atomically(path: Path, content: str | Iterable[bytes | memoryview]) -> None:
@@ -173,7 +162,7 @@ def audit_verify(
 ) -> None:
     """Check the hash chain, the balances and every cycle's digest; exit 1 if anything fails."""
     if from_file is None:
-        report = audit.verify(_uows()())
+        report = audit.verify(database_uows()())
     else:
         report = ledger.verify_journal(_read_journal(from_file))
     _print_report(report)
@@ -191,9 +180,9 @@ def _read_journal(path: Path) -> list[dict[str, Any]]:
                 documents.append(document)
         return documents
     except OSError as error:
-        _fail(f"{path}: cannot be read ({error.strerror})")
+        fail(f"{path}: cannot be read ({error.strerror})")
     except ClearingError as error:
-        _fail(f"{path}: {error}")
+        fail(f"{path}: {error}")
 
 
 def _tracked(lines: Iterable[str], progress: Progress, task: TaskID) -> Iterator[str]:
@@ -218,7 +207,7 @@ def audit_export(
     output: Annotated[Path, typer.Option(help="Where to write the journal as JSON lines.")],
 ) -> None:
     """Export the whole journal as JSON lines, for `audit verify --from-file`."""
-    uows = _uows()
+    uows = database_uows()
     with uows() as uow:
         total = uow.ledger.count()
         lines = 0
@@ -235,7 +224,7 @@ def _opened_output(path: Path) -> TextIO:
     try:
         return open(path, "w", encoding="utf-8")
     except OSError as error:
-        _fail(f"--output {path}: cannot be written ({error.strerror})")
+        fail(f"--output {path}: cannot be written ({error.strerror})")
 
 
 def _print_report(report: ledger.VerificationReport) -> None:
@@ -255,25 +244,6 @@ def _print_report(report: ledger.VerificationReport) -> None:
         console.print(f"  also {other}: {problem.message}", highlight=False)
 
 
-def _uows() -> UnitOfWorkFactory:
-    """The database's units of work, once it is known to answer and to be migrated."""
-    from clearing.entrypoints.bootstrap import ready_unit_of_work_factory
-
-    try:
-        return ready_unit_of_work_factory()
-    except ClearingError as error:
-        _fail_on_database(error)
-
-
-def _fail_on_database(error: ClearingError) -> NoReturn:
-    """Exit 1 when the server cannot be reached (trying again may do), 2 when the URL or the
-    database needs fixing."""
-    from clearing.entrypoints.bootstrap import DatabaseUnavailable
-
-    unavailable = isinstance(error, DatabaseUnavailable)
-    _fail(str(error), EXIT_DATABASE_UNAVAILABLE if unavailable else EXIT_BAD_INPUT)
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations (idempotent), first creating the PostgreSQL database if its server
@@ -287,151 +257,8 @@ def db_upgrade() -> None:
             console.print(f"created the database {created}", highlight=False)
         where = upgrade_database()
     except ClearingError as error:
-        _fail_on_database(error)
+        fail_on_database(error)
     console.print(f"database at {where} is up to date", highlight=False)
-
-
-@entities_app.command("add")
-def entities_add(
-    code: Annotated[str, typer.Argument(help="Jurisdiction code, e.g. CN.")],
-    currency: Annotated[str, typer.Option(help="ISO 4217 settlement currency, e.g. CNY.")],
-    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    approvals: Annotated[
-        int,
-        typer.Option(help="Operators who approve each cycle: 1, or 2 (four eyes)."),
-    ] = 1,
-) -> None:
-    """Register a jurisdiction's clearing entity."""
-    try:
-        entity = participants.add_entity(_uows()(), code, currency, name, approvals)
-    except ClearingError as error:
-        _fail(str(error))
-    Console().print(
-        f"entity {entity.code} settles in {entity.currency}; "
-        f"{_approvals_text(entity.approvals_required)} per cycle",
-        highlight=False,
-    )
-
-
-@entities_app.command("approvals")
-def entities_approvals(
-    code: Annotated[str, typer.Argument(help="Jurisdiction code, e.g. CN.")],
-    count: Annotated[int, typer.Argument(help="1, or 2 for four eyes.")],
-) -> None:
-    """Set how many operators approve each cycle for an entity (from the next proposal on)."""
-    try:
-        entity = participants.set_approvals_required(_uows()(), CLI_ADMIN, code, count)
-    except ClearingError as error:
-        _fail(str(error))
-    typer.echo(f"entity {entity.code}: {_approvals_text(entity.approvals_required)} per cycle")
-
-
-def _approvals_text(count: int) -> str:
-    return "one approval" if count == 1 else f"{count} approvals by different operators"
-
-
-@entities_app.command("list")
-def entities_list() -> None:
-    """List the clearing entities: code, currency, approvals per cycle, name."""
-    with _uows()() as uow:
-        for entity in uow.entities.list():
-            typer.echo(
-                f"{entity.code}\t{entity.currency}\t{entity.approvals_required}\t{entity.name}"
-            )
-
-
-@keys_app.command("create")
-def keys_create(
-    role: Annotated[Role, typer.Option(help="The principal's role.")],
-    entity: Annotated[str | None, typer.Option(help="Entity code (operators).")] = None,
-    participant: Annotated[str | None, typer.Option(help="Participant id (traders).")] = None,
-    label: Annotated[str, typer.Option(help="A note on whose key this is.")] = "",
-) -> None:
-    """Create an API key and print it, alone, on stdout."""
-    try:
-        key, _principal = keys.create_key(
-            _uows()(), role, entity=entity, participant_id=participant, label=label
-        )
-    except ClearingError as error:
-        _fail(str(error))
-    typer.echo(key)
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """List every key without its secret: id, role, entity, participant, prefix, created,
-    revoked (or "active"), label; tab-separated."""
-    uows = _uows()
-    after: str | None = None
-    while True:
-        try:
-            found = keys.list_keys(uows(), CLI_ADMIN, after, MAX_PAGE)
-        except ClearingError as error:
-            _fail(str(error))
-        for key in found:
-            principal = key.principal
-            revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "active"
-            fields = (
-                principal.id,
-                principal.role.value,
-                principal.entity or "-",
-                principal.participant_id or "-",
-                key.prefix,
-                key.created_at.isoformat(timespec="seconds"),
-                revoked,
-                key.label,
-            )
-            typer.echo("\t".join(fields))
-        if len(found) < MAX_PAGE:
-            return
-        after = found[-1].principal.id
-
-
-@keys_app.command("revoke")
-def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="The key's id (from `clearing keys list`).")],
-) -> None:
-    """Revoke a key: the next request made with it is refused."""
-    try:
-        key = keys.revoke_key(_uows()(), CLI_ADMIN, key_id)
-    except ClearingError as error:
-        _fail(str(error))
-    when = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else ""
-    typer.echo(f"key {key.principal.id} revoked at {when}")
-
-
-@rules_app.command("list")
-def rules_list() -> None:
-    """List the compliance rules in force."""
-    for rule in compliance.list_rules(_uows()()):
-        typer.echo(f"{rule.kind.value}\t{rule.value}\t{rule.description}")
-
-
-@rules_app.command("add")
-def rules_add(
-    kind: Annotated[RuleKind, typer.Argument(help="The kind of rule.")],
-    value: Annotated[str, typer.Argument(help="HS code prefix, or participant id.")],
-    description: Annotated[str, typer.Option(help="Why the rule exists.")] = "",
-) -> None:
-    """Add a rule; it applies to the next submission and the next cut-off."""
-    try:
-        rule = compliance.add_rule(_uows()(), kind, value, description)
-    except ClearingError as error:
-        _fail(str(error))
-    Console().print(f"added {rule.name}", highlight=False)
-
-
-@rules_app.command("remove")
-def rules_remove(
-    kind: Annotated[RuleKind, typer.Argument(help="The kind of rule.")],
-    value: Annotated[str, typer.Argument(help="HS code prefix, or participant id.")],
-) -> None:
-    """Remove a rule."""
-    try:
-        compliance.remove_rule(_uows()(), kind, value)
-    except ClearingError as error:
-        _fail(str(error))
-    Console().print(f"removed {kind.value}:{value}", highlight=False)
 
 
 @app.command("serve")
@@ -476,9 +303,9 @@ def serve(
     try:
         uows = faults.from_environment(unit_of_work_factory())
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
-    _uows()  # fails with what to do unless the database answers and is migrated
+    database_uows()  # fails with what to do unless the database answers and is migrated
     limits = ServerLimits(header_timeout, body_timeout, max_connections, threads)
     server.run(create_app(uows), host, port, limits)
 
@@ -502,12 +329,12 @@ def demo(
     try:
         where = upgrade_database(database)
     except ClearingError as error:
-        _fail_on_database(error)
+        fail_on_database(error)
     console.print(f"Pilot database: {where}", highlight=False)
     try:
         pilot.run(unit_of_work_factory(database, pooled=False), console)
     except ClearingError as error:
-        _fail(f"the demo stopped: {error}", code=1)
+        fail(f"the demo stopped: {error}", code=1)
 
 
 @app.command("import")
@@ -525,8 +352,8 @@ def import_invoices(
     try:
         lines = read_invoices(invoices)
     except ClearingError as error:
-        _fail(str(error))
-    uows = _uows()
+        fail(str(error))
+    uows = database_uows()
     with _progress() as progress:
         task = progress.add_task(f"importing {invoices.name}", total=len(lines))
         outcome = invoice_cases.import_invoices(
@@ -550,18 +377,27 @@ def import_invoices(
 
 @app.command("payments")
 def payments_command(
-    cycle_id: Annotated[str, typer.Argument(help="A settled (or approved) cycle.")],
+    cycle_id: Annotated[str, typer.Argument(help="A settled cycle.")],
     entity: Annotated[str, typer.Option(help="The entity whose bank pays out.")],
     file_format: Annotated[
-        str, typer.Option("--format", help="pain001 (ISO 20022) or csv.")
+        str, typer.Option("--format", help="pain001 (ISO 20022 pain.001.001.09) or csv.")
     ] = "pain001",
     output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
 ) -> None:
-    """The entity's pay-outs and refunds of a cycle as an ISO 20022 pain.001 file or CSV."""
+    """The entity's pay-outs of a settled cycle and the refunds due, as an ISO 20022 pain.001
+    file or CSV. A cycle that is not settled has nothing to release (exit 1); when there is
+    nothing to pay, no file is written and a message says so (exit 0)."""
     try:
-        content = payment_file(_uows(), cycle_id, entity, file_format)
+        content = payment_file(database_uows(), cycle_id, entity, file_format)
+    except Conflict as error:
+        fail(str(error), EXIT_NOT_NOW)
     except ClearingError as error:
-        _fail(str(error))
+        fail(str(error))
+    if content is None:
+        Console(stderr=True).print(
+            f"nothing to pay for cycle {cycle_id} from {entity}: no file written", highlight=False
+        )
+        return
     if output is None:
         sys.stdout.write(content)
     else:
@@ -569,29 +405,25 @@ def payments_command(
         Console(stderr=True).print(f"written to {output}", highlight=False)
 
 
-def payment_file(uows: UnitOfWorkFactory, cycle_id: str, entity: str, file_format: str) -> str:
-    """``pain001``: the pay-outs and refunds; ``csv``: every instruction, pay-ins included.
-    The command acts as the entity's operator."""
+def payment_file(
+    uows: UnitOfWorkFactory, cycle_id: str, entity: str, file_format: str
+) -> str | None:
+    """The entity's payment order for the cycle as ``pain001`` or ``csv``; ``None`` when it
+    has nothing to pay. The command acts as the entity's operator."""
     from clearing.adapters.files import payments
     from clearing.use_cases import settlement
 
-    operator = Principal(f"cli:{entity}", Role.OPERATOR, entity)
-    if file_format == "csv":
-        instructions = settlement.payment_instructions(uows(), operator, cycle_id, entity)
-        return payments.instructions_csv(instructions)
-    if file_format != "pain001":
+    if file_format not in ("pain001", "csv"):
         raise InvalidInput(
             f"{file_format!r} is not a payment file format; use pain001 or csv", field="format"
         )
-    payer, transfers = settlement.payment_transfers(uows(), operator, cycle_id, entity)
-    now = datetime.now(UTC)
-    document = payments.pain_001(
-        message_id=f"{cycle_id}-{entity}",
-        debtor=Debtor(entity, payer.name, f"{entity}-SETTLEMENT"),
-        transfers=transfers,
-        created_at=now,
-        execution_date=now.date().isoformat(),
-    )
+    operator = Principal(f"cli:{entity}", Role.OPERATOR, entity)
+    order = settlement.payment_order(uows(), operator, cycle_id, entity)
+    if not order.transfers:
+        return None
+    if file_format == "csv":
+        return payments.transfers_csv(order)
+    document = payments.pain_001(f"{cycle_id}-{entity}", order, datetime.now(UTC))
     return document.decode("utf-8")
 
 

@@ -17,11 +17,11 @@ from clearing.domain.cycles import (
     require_cycle_status,
     successor_snapshot,
 )
-from clearing.domain.errors import Conflict, InvalidInput, NotFound
+from clearing.domain.errors import ClearingError, Conflict, InvalidInput, NotFound
 from clearing.domain.money import check_currency, format_amount, parse_amount
 from clearing.domain.netting import Position, Settlement, net
-from clearing.domain.parties import Entity
-from clearing.domain.payments import Instruction, Transfer
+from clearing.domain.parties import Participant
+from clearing.domain.payments import Debtor, Instruction, PaymentOrder, Transfer, check_account
 from clearing.use_cases.cycles import (
     approval_rule,
     locked_cycle,
@@ -332,19 +332,92 @@ def payment_instructions(
     return instructions
 
 
-def payment_transfers(
+def payment_order(
     uow: UnitOfWork, principal: Principal, cycle_id: str, entity: str
-) -> tuple[Entity, list[Transfer]]:
-    """The credit transfers the entity's bank makes for a cycle: its pay-outs and refunds."""
-    instructions = payment_instructions(uow, principal, cycle_id, entity)
-    with uow:
-        found = uow.entities.get(entity)
-    if found is None:
-        raise NotFound(f"no entity {entity}", field="entity")
-    return found, [
-        Transfer(
-            i.participant_id, i.name, i.bank_account, i.currency, i.amount, i.reference, i.direction
+) -> PaymentOrder:
+    """The credit transfers the entity's bank makes for a settled cycle: its pay-outs, and the
+    refunds due of the cycles it superseded (DESIGN §5: only money that is there). Paid from
+    the entity's settlement account at its bank to each participant's registered account, on
+    the cycle's settlement date."""
+    principal.require(Role.OPERATOR, Role.AUDITOR)
+    if principal.scope.entity not in (None, entity):
+        raise NotFound(f"no payments of {entity} for the caller", field="entity")
+    cycle = visible_cycle(uow, principal, cycle_id)
+    if cycle.status is CycleStatus.SUPERSEDED:
+        raise Conflict(
+            f"cycle {cycle.id} was superseded by {cycle.superseded_by}: it releases no pay-outs, "
+            f"and its refunds are paid with the file of {cycle.superseded_by}",
+            field="status",
         )
-        for i in instructions
-        if i.direction in ("pay_out", "refund")
-    ]
+    if cycle.status is not CycleStatus.SETTLED or cycle.settled_at is None:
+        raise Conflict(
+            f"cycle {cycle.id} is {cycle.status.value}: only a settled cycle has pay-outs to "
+            "release",
+            field="status",
+        )
+    with uow:
+        payer = uow.entities.get(entity)
+        if payer is None:
+            raise NotFound(f"no entity {entity}", field="entity")
+        if not (payer.bank_code and payer.account):
+            raise Conflict(
+                f"entity {entity} has no bank code and settlement account to pay from: "
+                f"set them with `clearing entities set {entity} --bank-code … --account …`",
+                field="entity",
+            )
+        owed = [
+            (p.participant_id, p.currency, p.net, "pay_out", f"{cycle.id}/{p.participant_id}")
+            for p in uow.cycles.positions(cycle.id)
+            if p.jurisdiction == entity and p.net > 0
+        ]
+        for chained in _superseded_chain(uow, cycle):
+            owed += [
+                (r.participant_id, r.currency, r.amount, "refund", f"R{chained}/{r.participant_id}")
+                for r in uow.cycles.refunds(chained)
+                if r.entity == entity
+            ]
+        payees = uow.participants.get_many(participant for participant, *_ in owed)
+    unpayable = sorted({p for p, *_ in owed if not _payable(payees.get(p))})
+    if unpayable:
+        raise Conflict(
+            "no registered bank account and bank code for "
+            + ", ".join(unpayable)
+            + ": set them with PATCH /v1/participants/{id} before writing the file",
+            field="bank_account",
+        )
+    transfers = tuple(
+        Transfer(
+            participant_id,
+            payees[participant_id].name,
+            payees[participant_id].bank_account or "",
+            payees[participant_id].bank_code or "",
+            currency,
+            amount,
+            reference,
+            purpose,
+        )
+        for participant_id, currency, amount, purpose, reference in owed
+    )
+    debtor = Debtor(entity, payer.name, payer.account, payer.bank_code)
+    return PaymentOrder(cycle.id, debtor, transfers, cycle.settled_at.date())
+
+
+def _superseded_chain(uow: UnitOfWork, cycle: Cycle) -> list[str]:
+    """The cycle, and the cycles it superseded one after another (their refunds are paid with
+    its pay-outs)."""
+    chain = [cycle.id]
+    predecessor = cycle.predecessor_id
+    while predecessor is not None:
+        chain.append(predecessor)
+        earlier = uow.cycles.get(predecessor)
+        predecessor = earlier.predecessor_id if earlier else None
+    return chain
+
+
+def _payable(participant: Participant | None) -> bool:
+    if participant is None or not participant.bank_code:
+        return False
+    try:
+        return check_account(participant.bank_account) is not None
+    except ClearingError:
+        return False

@@ -11,8 +11,15 @@ from clearing.domain.errors import InvalidInput
 from clearing.use_cases import participants
 from clearing.use_cases.validation import MAX_PAGE
 from service.dependencies import CurrentPrincipal, Post, StrictQuery, Uow
-from service.schemas import ERROR_RESPONSES, Page, ParticipantIn, ParticipantOut
-from service.serializers import participant_json
+from service.schemas import (
+    ERROR_RESPONSES,
+    Page,
+    ParticipantIn,
+    ParticipantOut,
+    ParticipantPatchIn,
+    ParticipantVersionOut,
+)
+from service.serializers import participant_json, participant_version_json
 from service.strict_requests import StrictRoute
 
 router = APIRouter(
@@ -36,6 +43,7 @@ def register_participant(body: ParticipantIn, post: Post) -> JSONResponse:
             entity=body.entity,
             tax_id=body.tax_id,
             bank_account=body.bank_account,
+            bank_code=body.bank_code,
         ),
         participant_json,
         201,
@@ -61,3 +69,30 @@ def list_participants(
 @router.get("/{participant_id}", response_model=ParticipantOut)
 def get_participant(participant_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     return participant_json(participants.get_participant(uow, principal, participant_id))
+
+
+@router.patch("/{participant_id}", response_model=ParticipantOut)
+def update_participant(
+    participant_id: str, body: ParticipantPatchIn, principal: CurrentPrincipal, uow: Uow
+) -> dict[str, Any]:
+    """Change a participant's name, bank account or bank code (its entity's operators and
+    admins); what is not given stays, and every earlier version is kept (see its history)."""
+    changed = participants.update_participant(
+        uow,
+        principal,
+        participant_id,
+        name=body.name,
+        bank_account=body.bank_account,
+        bank_code=body.bank_code,
+    )
+    return participant_json(changed)
+
+
+@router.get("/{participant_id}/history", response_model=Page[ParticipantVersionOut])
+def participant_history(
+    participant_id: str, principal: CurrentPrincipal, uow: Uow
+) -> dict[str, Any]:
+    """Every version of the participant's details, the registration first, with who set it
+    and when (one page: a participant's details change rarely)."""
+    versions = participants.participant_history(uow, principal, participant_id)
+    return {"items": [participant_version_json(v) for v in versions], "next_cursor": None}

@@ -219,3 +219,83 @@ def test_registering_with_the_same_idempotency_key_twice_registers_once(
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert [p["name"] for p in listed].count("Almaty Cotton") == 1
+
+
+def test_an_operator_changes_a_participants_bank_details_and_every_version_is_kept(
+    world: World,
+) -> None:
+    trader = world.trader("RU")
+    path = f"/v1/participants/{trader.id}"
+
+    changed = world.client.patch(
+        path,
+        json={"bank_account": "40702 810 4000 0000 0225", "bank_code": "044525593"},
+        headers=world.operator("RU"),
+    )
+    renamed = world.client.patch(path, json={"name": "Amur Timber"}, headers=bearer(world.admin))
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["bank_account"] == "40702810400000000225"
+    assert changed.json()["bank_code"] == "044525593"
+    assert renamed.json()["name"] == "Amur Timber"
+    assert renamed.json()["bank_code"] == "044525593"
+    assert world.client.get(path, headers=world.operator("RU")).json() == renamed.json()
+    history = world.client.get(f"{path}/history", headers=world.operator("RU"))
+    assert history.status_code == 200, history.text
+    versions = history.json()["items"]
+    assert [v["version"] for v in versions] == [1, 2, 3]
+    assert versions[0]["name"] == trader.name
+    assert versions[0]["bank_code"] is None
+    assert (versions[1]["bank_account"], versions[1]["bank_code"]) == (
+        "40702810400000000225",
+        "044525593",
+    )
+    assert versions[2]["name"] == "Amur Timber"
+    assert len({v["changed_by"] for v in versions[1:]}) == 2
+    assert all(v["changed_at"] for v in versions)
+    assert history.json()["next_cursor"] is None
+
+
+def test_a_participant_is_changed_only_by_its_own_entitys_operator_or_an_admin(
+    world: World,
+) -> None:
+    trader = world.trader("RU")
+    path = f"/v1/participants/{trader.id}"
+    body = {"bank_code": "044525593"}
+
+    assert_error(world.client.patch(path, json=body, headers=world.operator("CN")), 404)
+    assert_error(world.client.patch(path, json=body, headers=trader.headers), 403)
+    assert_error(world.client.patch(path, json=body, headers=bearer(world.auditor)), 403)
+    assert_error(world.client.get(f"{path}/history", headers=world.operator("CN")), 404)
+    assert world.client.get(path, headers=world.operator("RU")).json()["bank_code"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"bank_code": "12345"}, "bank_code"),
+        ({"bank_account": "acc!"}, "bank_account"),
+        ({"name": "  "}, "name"),
+        ({"entity": "CN"}, "entity"),
+        ({"tax_id": "1"}, "tax_id"),
+    ],
+)
+def test_a_bad_change_is_refused_naming_the_field_and_changes_nothing(
+    world: World, body: dict[str, object], field: str
+) -> None:
+    trader = world.trader("CN")
+    path = f"/v1/participants/{trader.id}"
+    before = world.client.get(path, headers=world.operator("CN")).json()
+
+    assert_error(
+        world.client.patch(path, json=body, headers=world.operator("CN")), 422, field=field
+    )
+
+    assert world.client.get(path, headers=world.operator("CN")).json() == before
+    versions = world.client.get(f"{path}/history", headers=world.operator("CN")).json()["items"]
+    assert len(versions) == 1
+
+
+def test_a_change_that_names_nothing_is_refused(world: World) -> None:
+    path = f"/v1/participants/{world.trader('CN').id}"
+    assert_error(world.client.patch(path, json={}, headers=world.operator("CN")), 422)

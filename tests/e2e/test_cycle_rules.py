@@ -277,7 +277,8 @@ def test_a_cycle_whose_obligations_match_nothing_settles_at_close_with_no_ledger
 def test_under_four_eyes_two_other_operators_approve_and_every_approval_names_its_operator(
     small: World,
 ) -> None:
-    participants.set_approvals_required(small.uows(), Principal("admin", Role.ADMIN), "CN", 2)
+    admin = Principal("admin", Role.ADMIN)
+    participants.update_entity(small.uows(), admin, "CN", approvals_required=2)
     proposer = keys.authenticate(small.uows(), small.operators["CN"])
     assert proposer is not None
     proposal = small.propose(by="CN")

@@ -15,7 +15,7 @@ from clearing.domain.errors import Conflict
 from clearing.domain.idempotency import StoredAnswer
 from clearing.domain.invoices import Dispute, Invoice, InvoiceEvent, InvoiceFilter, Status
 from clearing.domain.ledger import ChainedEntry, stored_document
-from clearing.domain.parties import Entity, Participant
+from clearing.domain.parties import Entity, Participant, ParticipantVersion
 from tests.fakes.tables import (
     ApiKeyRow,
     JournalRow,
@@ -48,13 +48,17 @@ class FakeEntities(Repository):
     def list(self) -> list[Entity]:
         return [e for _code, e in sorted(self._read.entities.items())]
 
-    def set_approvals_required(self, code: str, count: int) -> Entity | None:
+    def save(self, entity: Entity) -> None:
         tables = self._write
-        if code not in tables.entities:
-            return None
-        refuse_unless(count in (1, 2), "entities.approvals_one_or_two")
-        changed = tables.entities[code] = replace(tables.entities[code], approvals_required=count)
-        return changed
+        refuse_unless(entity.approvals_required in (1, 2), "entities.approvals_one_or_two")
+        stored = tables.entities.get(entity.code)
+        if stored is not None:  # an UPDATE of no row changes nothing
+            tables.entities[entity.code] = replace(
+                stored,
+                approvals_required=entity.approvals_required,
+                bank_code=entity.bank_code,
+                account=entity.account,
+            )
 
 
 class FakeParticipants(Repository):
@@ -63,6 +67,35 @@ class FakeParticipants(Repository):
         refuse_unless(participant.id not in tables.participants, "participants primary key")
         refuse_unless(participant.entity in tables.entities, "participants.entity -> entities")
         tables.participants[participant.id] = participant
+
+    def save(self, participant: Participant) -> None:
+        tables = self._write
+        stored = tables.participants.get(participant.id)
+        if stored is not None:  # an UPDATE of no row changes nothing
+            tables.participants[participant.id] = replace(
+                stored,
+                name=participant.name,
+                bank_account=participant.bank_account,
+                bank_code=participant.bank_code,
+            )
+
+    def add_version(self, version: ParticipantVersion) -> None:
+        tables = self._write
+        refuse_unless(
+            version.participant_id in tables.participants,
+            "participant_versions -> participants",
+        )
+        key = (version.participant_id, version.version)
+        if key in tables.participant_versions:
+            raise Conflict(f"participant {version.participant_id} was changed meanwhile; try again")
+        tables.participant_versions[key] = version
+
+    def versions(self, participant_id: str) -> list[ParticipantVersion]:
+        return [
+            v
+            for (p, _n), v in sorted(self._read.participant_versions.items())
+            if p == participant_id
+        ]
 
     def get(self, participant_id: str) -> Participant | None:
         return self._read.participants.get(participant_id)

@@ -18,7 +18,7 @@ from clearing.domain.idempotency import StoredAnswer
 from clearing.domain.invoices import Invoice, InvoiceEvent
 from clearing.domain.ledger import GENESIS_HASH
 from clearing.domain.netting import Position, Settlement
-from clearing.domain.parties import Entity, Participant
+from clearing.domain.parties import Entity, Participant, ParticipantVersion
 
 
 class IntegrityViolation(Exception):
@@ -69,6 +69,7 @@ class Tables:
 
     entities: dict[str, Entity] = field(default_factory=dict)
     participants: dict[str, Participant] = field(default_factory=dict)
+    participant_versions: dict[tuple[str, int], ParticipantVersion] = field(default_factory=dict)
     api_keys: dict[str, ApiKeyRow] = field(default_factory=dict)  # by key hash
     invoices: dict[str, Invoice] = field(default_factory=dict)
     invoice_events: list[InvoiceEvent] = field(default_factory=list)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from clearing.domain.parties import Entity
 from clearing.entrypoints.cli import app
 from clearing.use_cases import invoices
 from clearing.use_cases.ports import UnitOfWorkFactory
@@ -66,7 +67,7 @@ def test_commands_on_an_unmigrated_database_say_what_to_do(
     assert "clearing db upgrade" in result.output
 
 
-def test_payments_writes_a_pain_001_file_and_csv(
+def test_payments_writes_a_pain_001_file_and_csv_for_a_settled_cycle(
     pilot: Pilot, on_test_database: str, tmp_path: Path
 ) -> None:
     cycle = settle(pilot)
@@ -76,7 +77,35 @@ def test_payments_writes_a_pain_001_file_and_csv(
     assert "pain.001.001.09" in target.read_text()
     as_csv = runner.invoke(app, ["payments", cycle.id, "--entity", "CN", "--format", "csv"])
     assert as_csv.exit_code == 0
-    assert as_csv.output.startswith("entity,participant_id,name,bank_account,direction")
+    assert as_csv.output.startswith("entity,participant_id,name,bank_account,bank_code,purpose")
+
+
+def test_payments_of_a_cycle_not_settled_exit_1_naming_its_status_and_write_nothing(
+    pilot: Pilot, on_test_database: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "cn.xml"
+    result = runner.invoke(
+        app, ["payments", pilot.cycle.id, "--entity", "CN", "--output", str(target)]
+    )
+    assert result.exit_code == 1
+    assert f"cycle {pilot.cycle.id} is proposed" in result.output
+    assert not target.exists()
+
+
+def test_payments_with_nothing_to_pay_write_no_file_and_say_so(
+    pilot: Pilot, on_test_database: str, tmp_path: Path
+) -> None:
+    cycle = settle(pilot)
+    with pilot.uows() as uow:  # KZ has no leg in a CN-RU cycle: it pays nothing
+        uow.entities.add(Entity("KZ", "KZT", "Kazakhstan", 1, "CASPKZKA", "KZ0001"))
+        uow.commit()
+    target = tmp_path / "kz.xml"
+
+    result = runner.invoke(app, ["payments", cycle.id, "--entity", "KZ", "--output", str(target)])
+
+    assert result.exit_code == 0, result.output
+    assert f"nothing to pay for cycle {cycle.id} from KZ: no file written" in result.output
+    assert not target.exists()
 
 
 def test_import_submits_a_csv_through_the_use_cases_and_reports_each_refusal(
@@ -183,21 +212,32 @@ def test_keys_list_shows_no_secret_and_keys_revoke_refuses_the_key_at_once(
     assert "no key key_nobody" in unknown.output
 
 
-def test_an_entity_is_added_with_four_eyes_and_an_admin_changes_its_approvals(
+def test_an_entity_is_added_with_four_eyes_and_an_admin_changes_it_and_its_bank(
     on_test_database: str,
 ) -> None:
     command = ["entities", "add", "EYES", "--currency", "MNT", "--name", "Ulaanbaatar"]
     added = runner.invoke(app, [*command, "--approvals", "2"])
     assert added.exit_code == 0, added.output
-    assert "2 approvals by different operators per cycle" in added.output
-    assert "EYES\tMNT\t2\tUlaanbaatar" in runner.invoke(app, ["entities", "list"]).output
+    assert "2 approvals by different operators per cycle; no bank account yet" in added.output
+    assert "EYES\tMNT\t2\t-\t-\tUlaanbaatar" in runner.invoke(app, ["entities", "list"]).output
 
-    changed = runner.invoke(app, ["entities", "approvals", "EYES", "1"])
+    changed = runner.invoke(
+        app, ["entities", "set", "EYES", "--approvals", "1", "--bank-code", "golomnub",
+              "--account", "4100 1234 5678"]
+    )  # fmt: skip
     assert changed.exit_code == 0, changed.output
-    assert "entity EYES: one approval per cycle" in changed.output
-    assert "EYES\tMNT\t1\tUlaanbaatar" in runner.invoke(app, ["entities", "list"]).output
+    assert "one approval per cycle; pays from account 410012345678 at GOLOMNUB" in changed.output
+    listed = runner.invoke(app, ["entities", "list"]).output
+    assert "EYES\tMNT\t1\tGOLOMNUB\t410012345678\tUlaanbaatar" in listed
 
-    for bad in (["entities", "approvals", "EYES", "3"], ["entities", "approvals", "NOPE", "2"]):
-        refused = runner.invoke(app, bad)
+    refusals = {
+        ("--approvals", "3"): "must be 1 or 2",
+        ("--bank-code", "12345"): "is not a bank code",
+        ("--account", "a b c !"): "must be 1 to 34 letters",
+    }
+    for (option, value), message in refusals.items():
+        refused = runner.invoke(app, ["entities", "set", "EYES", option, value])
         assert refused.exit_code == 2, refused.output
-    assert "must be 1 or 2" in runner.invoke(app, ["entities", "approvals", "EYES", "3"]).output
+        assert message in refused.output
+    assert runner.invoke(app, ["entities", "set", "NOPE", "--approvals", "2"]).exit_code == 2
+    assert runner.invoke(app, ["entities", "set", "EYES"]).exit_code == 2

@@ -40,21 +40,24 @@ class RecordContract:
                 uow.entities.add(Entity("CN", "CNY", "again"))
         assert refused.value.field == "code"
 
-    def test_an_entity_keeps_how_many_approvals_it_asks_for(
+    def test_an_entity_keeps_its_approvals_bank_and_account_and_changes_them(
         self, contract_uows: UnitOfWorkFactory
     ) -> None:
         seed(contract_uows)
         with contract_uows() as uow:
-            uow.entities.add(Entity("MN", "MNT", "Mongolia clearing", approvals_required=2))
-            changed = uow.entities.set_approvals_required("CN", 2)
-            assert uow.entities.set_approvals_required("XX", 2) is None
+            uow.entities.add(Entity("MN", "MNT", "Mongolia clearing", 2, "012345678901", "ACC-1"))
+            changed = replace(CN, approvals_required=2, bank_code="BKCHCNBJ", account="6217-01")
+            uow.entities.save(changed)
+            uow.entities.save(Entity("XX", "XXX", "nobody"))
             uow.commit()
 
-        assert changed == Entity(CN.code, CN.currency, CN.name, approvals_required=2)
         with contract_uows() as uow:
             assert uow.entities.get("CN") == changed
-            assert uow.entities.get("MN") == Entity("MN", "MNT", "Mongolia clearing", 2)
+            assert uow.entities.get("MN") == Entity(
+                "MN", "MNT", "Mongolia clearing", 2, "012345678901", "ACC-1"
+            )
             assert uow.entities.get("RU") == RU
+            assert uow.entities.get("XX") is None
 
     def test_participants_are_found_listed_by_id_filtered_by_entity_and_paged(
         self, contract_uows: UnitOfWorkFactory

@@ -1,7 +1,9 @@
 """Payment files for an entity's bank: ISO 20022 ``pain.001.001.09`` credit transfers and CSV.
 
-The clearing entity is the debtor (it pays from its domestic settlement account); each
-participant owed a pay-out (or a refund) is a creditor. Amounts are written in major units with
+The clearing entity is the debtor (it pays from its domestic settlement account at its bank);
+each participant owed a pay-out (or a refund) is a creditor, at its registered account and bank.
+Banks are named by BIC, or by their member id in the national clearing system (CNAPS in China,
+``RUCBC`` — the BIK — in Russia). Amounts are written in major units with
 exactly the currency's ISO 4217 decimals.
 """
 
@@ -9,14 +11,19 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from clearing.domain.money import format_amount
-from clearing.domain.payments import Debtor, Instruction, Transfer
+from clearing.domain.payments import (
+    BankCodeKind,
+    Instruction,
+    PaymentOrder,
+    Transfer,
+    bank_code_kind,
+)
 
 PAIN_001_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 CSV_COLUMNS = (
@@ -28,6 +35,19 @@ CSV_COLUMNS = (
     "currency",
     "amount",
     "reference",
+)
+#: The columns of :func:`transfers_csv`.
+TRANSFER_COLUMNS = (
+    "entity",
+    "participant_id",
+    "name",
+    "bank_account",
+    "bank_code",
+    "purpose",
+    "currency",
+    "amount",
+    "reference",
+    "execution_date",
 )
 _MAX35 = 35
 _MAX140 = 140
@@ -42,14 +62,12 @@ def _element(
     return child
 
 
-def pain_001(
-    message_id: str,
-    debtor: Debtor,
-    transfers: Sequence[Transfer],
-    created_at: datetime,
-    execution_date: str,
-) -> bytes:
-    """A ``pain.001.001.09`` document with one payment information block per currency."""
+def pain_001(message_id: str, order: PaymentOrder, created_at: datetime) -> bytes:
+    """A ``pain.001.001.09`` document with one payment information block per currency. An
+    order with no transfer has no document: the schema asks for at least one."""
+    if not order.transfers:
+        raise ValueError("a pain.001 document holds at least one transfer")
+    debtor, transfers = order.debtor, order.transfers
     ElementTree.register_namespace("", PAIN_001_NAMESPACE)
     document = ElementTree.Element(f"{{{PAIN_001_NAMESPACE}}}Document")
     initiation = _element(document, "CstmrCdtTrfInitn")
@@ -68,11 +86,10 @@ def pain_001(
         _element(block, "PmtMtd", "TRF")
         _element(block, "NbOfTxs", str(len(group)))
         _element(block, "CtrlSum", _control_sum(group))
-        _element(_element(block, "ReqdExctnDt"), "Dt", execution_date)
+        _element(_element(block, "ReqdExctnDt"), "Dt", order.execution_date.isoformat())
         _element(_element(block, "Dbtr"), "Nm", _max(debtor.name, _MAX140))
         _account(_element(block, "DbtrAcct"), debtor.account)
-        agent = _element(_element(block, "DbtrAgt"), "FinInstnId")
-        _element(_element(agent, "Othr"), "Id", _max(debtor.entity, _MAX35))
+        _agent(_element(block, "DbtrAgt"), debtor.bank_code)
         for index, transfer in enumerate(group, start=1):
             item = _element(block, "CdtTrfTxInf")
             ids = _element(item, "PmtId")
@@ -80,9 +97,10 @@ def pain_001(
             _element(ids, "EndToEndId", _max(transfer.reference, _MAX35))
             amount = _element(item, "Amt")
             _element(amount, "InstdAmt", format_amount(transfer.amount, currency), Ccy=currency)
+            _agent(_element(item, "CdtrAgt"), transfer.bank_code)
             creditor_name = transfer.name or transfer.participant_id
             _element(_element(item, "Cdtr"), "Nm", _max(creditor_name, _MAX140))
-            _account(_element(item, "CdtrAcct"), transfer.bank_account or transfer.participant_id)
+            _account(_element(item, "CdtrAcct"), transfer.bank_account)
             remittance = _element(item, "RmtInf")
             _element(remittance, "Ustrd", _max(f"{transfer.purpose} {transfer.reference}", _MAX140))
     encoded: bytes = ElementTree.tostring(document, encoding="utf-8", xml_declaration=True)
@@ -91,7 +109,19 @@ def pain_001(
 
 def _account(parent: ElementTree.Element, account: str) -> None:
     identifier = _element(parent, "Id")
-    _element(_element(identifier, "Othr"), "Id", _max(re.sub(r"\s+", "", account), 34))
+    _element(_element(identifier, "Othr"), "Id", _max(account, 34))
+
+
+def _agent(parent: ElementTree.Element, bank_code: str) -> None:
+    """A bank by its BIC, or by its member id in its national clearing system."""
+    institution = _element(parent, "FinInstnId")
+    kind = bank_code_kind(bank_code)
+    if kind is BankCodeKind.BIC:
+        _element(institution, "BICFI", bank_code)
+        return
+    member = _element(institution, "ClrSysMmbId")
+    _element(_element(member, "ClrSysId"), "Cd", kind.value)
+    _element(member, "MmbId", bank_code)
 
 
 def _control_sum(transfers: Sequence[Transfer]) -> str:
@@ -102,6 +132,29 @@ def _control_sum(transfers: Sequence[Transfer]) -> str:
 
 def _max(text: str, length: int) -> str:
     return text[:length] if text else "-"
+
+
+def transfers_csv(order: PaymentOrder) -> str:
+    """The transfers of a payment order as CSV, one line each (what the pain.001 holds)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TRANSFER_COLUMNS)
+    for t in order.transfers:
+        writer.writerow(
+            [
+                order.debtor.entity,
+                t.participant_id,
+                t.name,
+                t.bank_account,
+                t.bank_code,
+                t.purpose,
+                t.currency,
+                format_amount(t.amount, t.currency),
+                t.reference,
+                order.execution_date.isoformat(),
+            ]
+        )
+    return buffer.getvalue()
 
 
 def instructions_csv(instructions: Sequence[Instruction]) -> str:

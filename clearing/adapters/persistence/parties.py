@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import any_, select
+from sqlalchemy import any_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clearing.adapters.persistence.rows import now, storable, text_array
 from clearing.adapters.persistence.tables import (
     EntityRow,
     ParticipantRow,
+    ParticipantVersionRow,
 )
 from clearing.domain.errors import Conflict
-from clearing.domain.parties import Entity, Participant
+from clearing.domain.parties import Entity, Participant, ParticipantVersion
 
 
 class EntityRepository:
@@ -29,6 +31,8 @@ class EntityRepository:
                 currency=entity.currency,
                 name=entity.name,
                 approvals_required=entity.approvals_required,
+                bank_code=entity.bank_code,
+                account=entity.account,
                 created_at=now(),
             )
         )
@@ -44,17 +48,23 @@ class EntityRepository:
         rows = self.session.scalars(select(EntityRow).order_by(EntityRow.code))
         return [_entity(row) for row in rows]
 
-    def set_approvals_required(self, code: str, count: int) -> Entity | None:
-        row = self.session.get(EntityRow, code, with_for_update=True) if storable(code) else None
-        if row is None:
-            return None
-        row.approvals_required = count
-        self.session.flush()
-        return _entity(row)
+    def save(self, entity: Entity) -> None:
+        """Store what may change of an entity: approvals asked for, bank and account."""
+        self.session.execute(
+            update(EntityRow)
+            .where(EntityRow.code == entity.code)
+            .values(
+                approvals_required=entity.approvals_required,
+                bank_code=entity.bank_code,
+                account=entity.account,
+            )
+        )
 
 
 def _entity(row: EntityRow) -> Entity:
-    return Entity(row.code, row.currency, row.name, row.approvals_required)
+    return Entity(
+        row.code, row.currency, row.name, row.approvals_required, row.bank_code, row.account
+    )
 
 
 class ParticipantRepository:
@@ -69,10 +79,54 @@ class ParticipantRepository:
                 name=participant.name,
                 tax_id=participant.tax_id,
                 bank_account=participant.bank_account,
+                bank_code=participant.bank_code,
                 created_at=now(),
             )
         )
         self.session.flush()
+
+    def save(self, participant: Participant) -> None:
+        """Store what may change of a participant: its name, account and bank."""
+        self.session.execute(
+            update(ParticipantRow)
+            .where(ParticipantRow.id == participant.id)
+            .values(
+                name=participant.name,
+                bank_account=participant.bank_account,
+                bank_code=participant.bank_code,
+            )
+        )
+
+    def add_version(self, version: ParticipantVersion) -> None:
+        try:
+            with self.session.begin_nested():
+                self.session.add(ParticipantVersionRow(**_version_values(version)))
+        except IntegrityError as error:
+            # Another change took this version number first: the later one must look again.
+            raise Conflict(
+                f"participant {version.participant_id} was changed meanwhile; try again"
+            ) from error
+
+    def versions(self, participant_id: str) -> list[ParticipantVersion]:
+        if not storable(participant_id):
+            return []
+        rows = self.session.scalars(
+            select(ParticipantVersionRow)
+            .where(ParticipantVersionRow.participant_id == participant_id)
+            .order_by(ParticipantVersionRow.version)
+        )
+        return [
+            ParticipantVersion(
+                row.participant_id,
+                row.version,
+                row.name,
+                row.bank_account,
+                row.bank_code,
+                row.changed_by,
+                row.changed_at,
+            )
+            for row in rows
+        ]
 
     def get(self, participant_id: str) -> Participant | None:
         if not storable(participant_id):
@@ -110,8 +164,21 @@ _COLUMNS = (
     ParticipantRow.name,
     ParticipantRow.tax_id,
     ParticipantRow.bank_account,
+    ParticipantRow.bank_code,
 )
 
 
 def _participant(row: ParticipantRow) -> Participant:
-    return Participant(row.id, row.entity, row.name, row.tax_id, row.bank_account)
+    return Participant(row.id, row.entity, row.name, row.tax_id, row.bank_account, row.bank_code)
+
+
+def _version_values(version: ParticipantVersion) -> dict[str, object]:
+    return {
+        "participant_id": version.participant_id,
+        "version": version.version,
+        "name": version.name,
+        "bank_account": version.bank_account,
+        "bank_code": version.bank_code,
+        "changed_by": version.changed_by,
+        "changed_at": version.changed_at,
+    }

@@ -61,6 +61,9 @@ class EntityRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: Operators who approve each cycle for this entity: 1, or 2 (four eyes).
     approvals_required: Mapped[int] = mapped_column(Integer, server_default="1")
+    #: The entity's bank (BIC, CNAPS or BIK) and its settlement account there.
+    bank_code: Mapped[str | None] = mapped_column(String(12))
+    account: Mapped[str | None] = mapped_column(String(34))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -72,7 +75,24 @@ class ParticipantRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     tax_id: Mapped[str | None] = mapped_column(String(64))
     bank_account: Mapped[str | None] = mapped_column(String(64))
+    #: The BIC, CNAPS or BIK code of the bank holding ``bank_account``.
+    bank_code: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ParticipantVersionRow(Base):
+    """Every version of a participant's changeable details, the registration first: kept,
+    never rewritten, so who changed an account and when can always be told."""
+
+    __tablename__ = "participant_versions"
+
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    bank_account: Mapped[str | None] = mapped_column(String(64))
+    bank_code: Mapped[str | None] = mapped_column(String(12))
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKeyRow(Base):

@@ -18,7 +18,7 @@ def second_operator(world: World, entity: str) -> Principal:
 
 def four_eyes_in_cn(world: World) -> Cycle:
     """CN asks for two approvals; cn0 owes ru0 and ru1 owes cn1; CN's first operator proposes."""
-    participants.set_approvals_required(world.uows(), world.admin, "CN", 2)
+    participants.update_entity(world.uows(), world.admin, "CN", approvals_required=2)
     world.eligible("ru0", "cn0", "1000.00")
     world.eligible("cn1", "ru1", "400.00")
     return world.propose(by="CN")
@@ -76,7 +76,7 @@ def test_with_one_approval_the_operator_who_proposed_may_approve(world: World) -
 
 def test_a_proposal_keeps_the_rule_it_was_made_under(world: World) -> None:
     proposed = four_eyes_in_cn(world)
-    participants.set_approvals_required(world.uows(), world.admin, "CN", 1)
+    participants.update_entity(world.uows(), world.admin, "CN", approvals_required=1)
 
     once = approve(world, proposed, second_operator(world, "CN"))
 
@@ -88,16 +88,16 @@ def test_an_entity_asks_for_one_or_two_approvals_and_only_an_admin_changes_it(
 ) -> None:
     for count in (0, 3, True):
         with pytest.raises(InvalidInput) as refused:
-            participants.set_approvals_required(world.uows(), world.admin, "CN", count)
+            participants.update_entity(world.uows(), world.admin, "CN", approvals_required=count)
         assert refused.value.field == "approvals"
     with pytest.raises(InvalidInput):
         participants.add_entity(world.uows(), "MN", "MNT", approvals_required=3)
     with pytest.raises(NotFound):
-        participants.set_approvals_required(world.uows(), world.admin, "XX", 2)
+        participants.update_entity(world.uows(), world.admin, "XX", approvals_required=2)
     with pytest.raises(Forbidden):
-        participants.set_approvals_required(world.uows(), world.op("CN"), "CN", 2)
+        participants.update_entity(world.uows(), world.op("CN"), "CN", approvals_required=2)
 
-    changed = participants.set_approvals_required(world.uows(), world.admin, "CN", 2)
+    changed = participants.update_entity(world.uows(), world.admin, "CN", approvals_required=2)
     added = participants.add_entity(world.uows(), "MN", "MNT", approvals_required=2)
 
     assert changed.approvals_required == 2
