@@ -255,6 +255,10 @@ class PositionOut(BaseModel):
     received: Amount
     refunded: Amount
     outstanding_pay_in: Amount
+    payment_reference: str | None = Field(
+        description="ISO 11649 reference (RF…) to quote when paying in; null when nothing is due.",
+        examples=["RF21C12P9VU1OBCEF"],
+    )
 
 
 class LegOut(BaseModel):

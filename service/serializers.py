@@ -161,6 +161,7 @@ def position_json(view: PositionView) -> dict[str, Any]:
         "received": format_amount(view.received, p.currency),
         "refunded": format_amount(view.refunded, p.currency),
         "outstanding_pay_in": format_amount(view.outstanding, p.currency),
+        "payment_reference": view.payment_reference,
     }
 
 

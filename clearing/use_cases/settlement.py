@@ -21,7 +21,14 @@ from clearing.domain.errors import ClearingError, Conflict, InvalidInput, NotFou
 from clearing.domain.money import check_currency, format_amount, parse_amount
 from clearing.domain.netting import Position, Settlement, net
 from clearing.domain.parties import Participant
-from clearing.domain.payments import Debtor, Instruction, PaymentOrder, Transfer, check_account
+from clearing.domain.payments import (
+    Debtor,
+    Instruction,
+    PaymentOrder,
+    Transfer,
+    check_account,
+    pay_in_reference,
+)
 from clearing.use_cases.cycles import (
     approval_rule,
     locked_cycle,
@@ -196,6 +203,8 @@ class PositionView:
     due: int
     received: int
     refunded: int
+    #: The ISO 11649 reference the participant quotes when it pays in (None: nothing is due).
+    payment_reference: str | None = None
 
     @property
     def outstanding(self) -> int:
@@ -217,7 +226,11 @@ def cycle_positions(uow: UnitOfWork, principal: Principal, cycle_id: str) -> lis
             refunds[refund.participant_id] = refunds.get(refund.participant_id, 0) + refund.amount
     return [
         PositionView(
-            p, due_pay_in(p), pay_ins.get(p.participant_id, 0), refunds.get(p.participant_id, 0)
+            p,
+            due_pay_in(p),
+            pay_ins.get(p.participant_id, 0),
+            refunds.get(p.participant_id, 0),
+            pay_in_reference(cycle.number, cycle.id, p.participant_id) if due_pay_in(p) else None,
         )
         for p in positions
         if principal.sees_participant(p.participant_id, p.jurisdiction)
@@ -307,15 +320,15 @@ def payment_instructions(
 
     instructions = [
         instruction(
-            p.jurisdiction,
-            p.participant_id,
-            "pay_in" if p.net < 0 else "pay_out",
-            p.currency,
-            abs(p.net),
-            f"{cycle_id}/{p.participant_id}",
+            view.position.jurisdiction,
+            view.position.participant_id,
+            "pay_in" if view.position.net < 0 else "pay_out",
+            view.position.currency,
+            abs(view.position.net),
+            view.payment_reference or f"{cycle_id}/{view.position.participant_id}",
         )
-        for p in (view.position for view in views)
-        if p.net != 0 and entity in (None, p.jurisdiction)
+        for view in views
+        if view.position.net != 0 and entity in (None, view.position.jurisdiction)
     ]
     instructions += [
         instruction(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from clearing.domain.access import Principal, Role
+from clearing.domain.payments import is_creditor_reference
 from clearing.use_cases import keys, participants
 from tests.e2e.conftest import MakeWorld
 from tests.e2e.world import ZERO, Json, World, bearer, dec
@@ -305,3 +306,24 @@ def test_under_four_eyes_two_other_operators_approve_and_every_approval_names_it
     assert len(set(approvers)) == 3
     assert [entity for entity, _ in approvers].count("CN") == 2
     assert proposer.id not in {principal for _, principal in approvers}
+
+
+def test_every_payer_is_shown_an_iso_11649_reference_on_its_positions_and_statement(
+    small: World,
+) -> None:
+    proposal = small.propose()
+    positions = small.positions(proposal["id"])
+
+    payers = [p for p in positions if dec(p["net"]) < ZERO]
+    payees = [p for p in positions if dec(p["net"]) >= ZERO]
+    assert payers
+    assert all(p["payment_reference"] is None for p in payees)
+    references = [p["payment_reference"] for p in payers]
+    assert len(set(references)) == len(references)
+    assert all(is_creditor_reference(r) for r in references)
+    payer = small.participant(payers[0]["participant_id"])
+    statement = small.client.get(
+        f"/v1/cycles/{proposal['id']}/statements/{payer.id}", headers=payer.headers
+    )
+    assert statement.status_code == 200, statement.text
+    assert statement.json()["position"]["payment_reference"] == payers[0]["payment_reference"]
