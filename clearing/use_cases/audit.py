@@ -10,6 +10,7 @@ from clearing.domain.access import Principal, Role
 from clearing.domain.cycles import Cycle, CycleStatus
 from clearing.domain.errors import InvalidInput
 from clearing.domain.netting import net
+from clearing.domain.netting.disclosure import disclosure
 from clearing.use_cases.ports import UnitOfWork
 from clearing.use_cases.validation import MAX_JOURNAL_SEQ, check_cursor
 
@@ -17,14 +18,36 @@ from clearing.use_cases.validation import MAX_JOURNAL_SEQ, check_cursor
 def ledger_entries(
     uow: UnitOfWork, principal: Principal, after: int, limit: int
 ) -> list[dict[str, Any]]:
-    """The journal paged by sequence, as exported documents: all entities for auditors, its
-    own for an operator."""
+    """The journal paged by sequence, as exported documents: all entities, with each cycle's
+    whole record to replay, for auditors; its own entity's entries for an operator, each
+    cycle's ``discharge`` entry carrying what the entity may see of that cycle instead (DESIGN
+    §7: with three or more entities, not the corridors between two others)."""
     principal.require(Role.AUDITOR, Role.OPERATOR)
     check_cursor(after, "after", MAX_JOURNAL_SEQ)
     if not 1 <= limit <= 10_000:
         raise InvalidInput("must be between 1 and 10000", field="limit")
+    entity = principal.scope.entity
     with uow:
-        return uow.ledger.documents(after, limit, principal.scope.entity)
+        documents = uow.ledger.documents(after, limit, entity)
+        if entity is None:
+            return documents
+        return [_as_disclosed(uow, document, entity) for document in documents]
+
+
+def _as_disclosed(uow: UnitOfWork, document: dict[str, Any], entity: str) -> dict[str, Any]:
+    """An entry as an operator of ``entity`` gets it: without the whole cycle record (which
+    the chain's ``hash`` still covers: the chain is checked on the auditor's export), and, on
+    its discharge of a cycle, the entity's disclosure of that cycle."""
+    shown = {key: value for key, value in document.items() if key != "cycle"}
+    cycle_id = document.get("cycle_id")
+    if document.get("kind") != "discharge" or not cycle_id:
+        return shown
+    cycle = uow.cycles.get(str(cycle_id))
+    if cycle is None or cycle.rates is None:
+        return shown
+    result = net(uow.cycles.snapshot_columns(cycle.id), cycle.rates, cycle.policy)
+    shown["disclosure"] = disclosure(result, cycle.id, entity)
+    return shown
 
 
 def ledger_balances(uow: UnitOfWork, principal: Principal) -> dict[tuple[str, str, str], int]:

@@ -8,9 +8,11 @@ import json
 import random
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
+from clearing.domain.netting.disclosure import disclosed_digest
 from clearing.entrypoints.cli import app as cli
 from tests.e2e.world import (
     ZERO,
@@ -215,7 +217,13 @@ def test_a_two_entity_pilot_nets_two_cycles_and_carries_the_imbalance_forward(
         own = [json.loads(line) for line in pilot.journal(headers=pilot.op(entity))]
         assert own
         assert {d["entity"] for d in own} == {entity}
-        assert own == [d for d in documents if d["entity"] == entity]
+        # The operator's entries are the entity's, without the whole cycle records, and each
+        # cycle's discharge discloses what the entity may see of it (DESIGN §7).
+        theirs = [d for d in documents if d["entity"] == entity]
+        assert [without(d, "disclosure") for d in own] == [without(d, "cycle") for d in theirs]
+        disclosures = [d["disclosure"] for d in own if "disclosure" in d]
+        assert [x["cycle_id"] for x in disclosures] == [first["id"], second["id"]]
+        assert all(disclosed_digest(x) == x["digest"] for x in disclosures)
 
     # An auditor with no database verifies the export: chain, closure and both digests.
     export = tmp_path / "journal.jsonl"
@@ -225,3 +233,7 @@ def test_a_two_entity_pilot_nets_two_cycles_and_carries_the_imbalance_forward(
     printed = " ".join(outcome.output.split())
     assert f"ok: {entries_1 + entries_2} entries, 2 cycles re-netted" in printed
     assert report["head_hash"] in outcome.output.replace("\n", "")
+
+
+def without(document: dict[str, Any], key: str) -> dict[str, Any]:
+    return {name: value for name, value in document.items() if name != key}

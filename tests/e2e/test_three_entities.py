@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
+from clearing.domain.netting.disclosure import disclosed_digest
 from tests.e2e.world import (
     ZERO,
     World,
@@ -79,3 +81,31 @@ def test_a_three_way_loop_with_no_balancing_pair_settles_around_the_loop(trio: W
         journal_entries_expected(checked["positions"]),
         1,
     )
+
+
+def test_each_operator_sees_only_its_corridors_and_checks_the_approved_digest(
+    trio: World,
+) -> None:
+    cn, ru, kz = trio.traders["CN"], trio.traders["RU"], trio.traders["KZ"]
+    trio.invoice(ru[0], cn[0], "6000.00")
+    hidden = trio.invoice(kz[1], ru[2], "1100.00", currency="USD")  # RU owes KZ only
+    trio.invoice(kz[0], ru[0], "150000.00", currency="KZT")
+    trio.invoice(cn[2], kz[0], "9000.00")
+    settled = trio.settle()
+
+    for entity in ("CN", "RU", "KZ"):
+        lines = trio.journal(headers=trio.op(entity))
+        documents = [json.loads(line) for line in lines]
+        assert documents
+        assert {d["entity"] for d in documents} == {entity}
+        assert all("cycle" not in d for d in documents)
+        (disclosed,) = [d["disclosure"] for d in documents if "disclosure" in d]
+        assert disclosed["entity"] == entity
+        assert disclosed["digest"] == settled["digest"]
+        assert disclosed_digest(disclosed) == settled["digest"]
+        text = "\n".join(lines)
+        seen_by_cn = entity == "CN"
+        for secret in (hidden["id"], kz[1].id, ru[2].id):
+            assert (secret in text) is not seen_by_cn, (entity, secret)
+    full = [json.loads(line) for line in trio.journal()]
+    assert sum(1 for d in full if "cycle" in d) == 1
