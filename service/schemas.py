@@ -129,6 +129,9 @@ class PayInIn(Strict):
     currency: StrictStr = Field(examples=["RUB"])
     amount: StrictStr = Field(examples=["150000.00"])
     bank_reference: StrictStr = Field(min_length=1, max_length=140, examples=["SBER-2026-11-7781"])
+    value_date: IsoDate | None = Field(
+        default=None, description="The day the bank credited the money; today when omitted."
+    )
 
 
 class DefaultIn(Strict):
@@ -193,6 +196,21 @@ class ParticipantVersionOut(BaseModel):
     bank_code: str | None
     changed_by: str
     changed_at: Timestamp
+
+
+class PayInOut(BaseModel):
+    """A domestic payment recorded as received for a cycle, as the bank credited it."""
+
+    id: str
+    participant_id: str
+    entity: str
+    currency: str
+    amount: Amount
+    bank_reference: str
+    value_date: str | None = Field(description="YYYY-MM-DD; null for a carried pay-in.")
+    recorded_by: str
+    recorded_at: Timestamp | None
+    carried_from: str | None = Field(description="The superseded cycle it was carried from.")
 
 
 class KeyOut(BaseModel):

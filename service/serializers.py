@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from clearing.domain.access import ApiKey
-from clearing.domain.cycles import Cycle, Refund
+from clearing.domain.cycles import Cycle, PayIn, Refund
 from clearing.domain.invoices import Invoice, InvoiceEvent
 from clearing.domain.money import format_amount
 from clearing.domain.netting import Settlement
@@ -34,6 +34,21 @@ def participant_version_json(version: ParticipantVersion) -> dict[str, Any]:
         "bank_code": version.bank_code,
         "changed_by": version.changed_by,
         "changed_at": version.changed_at.isoformat(),
+    }
+
+
+def pay_in_json(pay_in: PayIn) -> dict[str, Any]:
+    return {
+        "id": pay_in.id,
+        "participant_id": pay_in.participant_id,
+        "entity": pay_in.entity,
+        "currency": pay_in.currency,
+        "amount": format_amount(pay_in.amount, pay_in.currency),
+        "bank_reference": pay_in.bank_reference,
+        "value_date": pay_in.value_date.isoformat() if pay_in.value_date else None,
+        "recorded_by": pay_in.recorded_by,
+        "recorded_at": pay_in.recorded_at.isoformat() if pay_in.recorded_at else None,
+        "carried_from": pay_in.carried_from,
     }
 
 

@@ -11,7 +11,7 @@ import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from clearing.domain.errors import Conflict, InvalidInput
@@ -201,6 +201,10 @@ class PayIn:
     bank_reference: str
     recorded_by: str
     carried_from: str | None = None
+    #: The day the bank credited the money (a carried pay-in has none of its own).
+    value_date: date | None = None
+    #: When it was recorded: set as it is stored.
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

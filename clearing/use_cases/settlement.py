@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 from clearing.domain.access import Principal, Role, Scope
 from clearing.domain.cycles import (
@@ -50,12 +51,15 @@ def record_pay_in(
     currency: str,
     amount: str,
     bank_reference: str,
+    value_date: date | None = None,
 ) -> Cycle:
-    """Record a domestic payment received from a participant of the operator's entity; when
-    the last one is in, pay-outs are released and the ledger posted, in this transaction."""
+    """Record a domestic payment received from a participant of the operator's entity, on the
+    bank's value date (today when not given); when the last one is in, pay-outs are released
+    and the ledger posted, in this transaction."""
     principal.require(Role.OPERATOR)
     check_currency(currency)
     reference = check_text(bank_reference, "bank_reference")
+    credited = check_value_date(value_date, utc_now().date())
     with uow:
         cycle = locked_cycle(uow, cycle_id)
         require_cycle_status(cycle, {CycleStatus.APPROVED, CycleStatus.SETTLING}, "pay into")
@@ -91,6 +95,7 @@ def record_pay_in(
                     minor,
                     reference,
                     principal.id,
+                    value_date=credited,
                 )
             ]
         )
@@ -99,6 +104,28 @@ def record_pay_in(
         )
         uow.commit()
     return changed
+
+
+def check_value_date(value_date: date | None, today: date) -> date:
+    """A received payment's value date: today when not given, never in the future (a day's
+    grace for the banks' time zones), and not before 2000."""
+    if value_date is None:
+        return today
+    if not date(2000, 1, 1) <= value_date <= today + timedelta(days=1):
+        raise InvalidInput(
+            "must be the day the bank credited the money: not in the future", field="value_date"
+        )
+    return value_date
+
+
+def cycle_pay_ins(uow: UnitOfWork, principal: Principal, cycle_id: str) -> list[PayIn]:
+    """The pay-ins recorded for a cycle, in the order they were recorded: an operator's of its
+    entity, every one for an auditor (DESIGN §10)."""
+    principal.require(Role.OPERATOR, Role.AUDITOR)
+    cycle = visible_cycle(uow, principal, cycle_id)
+    with uow:
+        recorded = uow.cycles.pay_ins(cycle.id)
+    return [p for p in recorded if principal.sees_participant(p.participant_id, p.entity)]
 
 
 def declare_default(

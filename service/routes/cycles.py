@@ -19,6 +19,7 @@ from service.schemas import (
     OpenCycleIn,
     Page,
     PayInIn,
+    PayInOut,
     PositionOut,
     RatesIn,
     ReasonIn,
@@ -26,7 +27,13 @@ from service.schemas import (
     SettlementOut,
     StatementOut,
 )
-from service.serializers import cycle_json, position_json, refund_json, settlement_json
+from service.serializers import (
+    cycle_json,
+    pay_in_json,
+    position_json,
+    refund_json,
+    settlement_json,
+)
 from service.strict_requests import StrictRoute
 
 router = APIRouter(
@@ -115,10 +122,20 @@ def record_pay_in(cycle_id: str, body: PayInIn, post: Post) -> JSONResponse:
             body.currency,
             body.amount,
             body.bank_reference,
+            body.value_date,
         ),
         cycle_json,
         201,
     )
+
+
+@router.get("/{cycle_id}/pay-ins", response_model=Page[PayInOut])
+def pay_ins(cycle_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
+    """The pay-ins recorded for the cycle, in the order they were recorded, with their bank
+    reference, value date and who recorded them when: an operator's entity's, or all for an
+    auditor (one page)."""
+    found = settlement.cycle_pay_ins(uow, principal, cycle_id)
+    return {"items": [pay_in_json(p) for p in found], "next_cursor": None}
 
 
 @router.post("/{cycle_id}/defaults", status_code=201, response_model=CycleOut)

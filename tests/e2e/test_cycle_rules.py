@@ -327,3 +327,56 @@ def test_every_payer_is_shown_an_iso_11649_reference_on_its_positions_and_statem
     )
     assert statement.status_code == 200, statement.text
     assert statement.json()["position"]["payment_reference"] == payers[0]["payment_reference"]
+
+
+def test_recorded_pay_ins_are_listed_with_bank_reference_value_date_and_who_recorded_them(
+    small: World,
+) -> None:
+    proposal = small.propose()
+    small.approve_all(proposal)
+    payer = next(p for p in small.positions(proposal["id"]) if dec(p["net"]) < ZERO)
+    trader = small.participant(payer["participant_id"])
+    due = -dec(payer["net"])
+    part = (due / 3).quantize(Decimal("0.01"))
+    path = f"/v1/cycles/{proposal['id']}/pay-ins"
+    first = small.client.post(
+        path,
+        json={
+            "participant_id": trader.id,
+            "currency": payer["currency"],
+            "amount": str(part),
+            "bank_reference": "BANK-1",
+            "value_date": "2026-11-30",
+        },
+        headers=small.op(trader.entity),
+    )
+    assert first.status_code == 201, first.text
+    assert small.pay_in(proposal["id"], trader.id, str(due - part), "BANK-2").status_code == 201
+    future = small.client.post(
+        path,
+        json={
+            "participant_id": trader.id,
+            "currency": payer["currency"],
+            "amount": "0.01",
+            "bank_reference": "BANK-3",
+            "value_date": "2099-01-01",
+        },
+        headers=small.op(trader.entity),
+    )
+    _error(future, 422, field="value_date")
+
+    listed = small.client.get(path, headers=small.op(trader.entity))
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert [(i["bank_reference"], dec(i["amount"])) for i in items] == [
+        ("BANK-1", part),
+        ("BANK-2", due - part),
+    ]
+    assert items[0]["value_date"] == "2026-11-30"
+    assert items[1]["value_date"] == items[1]["recorded_at"][:10]
+    assert all(i["participant_id"] == trader.id and i["recorded_at"] for i in items)
+    assert len({i["recorded_by"] for i in items}) == 1
+    assert small.client.get(path, headers=small.aud).json()["items"] == items
+    other = "RU" if trader.entity == "CN" else "CN"
+    assert small.client.get(path, headers=small.op(other)).json()["items"] == []
+    _error(small.client.get(path, headers=trader.headers), 403)

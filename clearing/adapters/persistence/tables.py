@@ -340,6 +340,8 @@ class PayInRow(Base):
     bank_reference: Mapped[str] = mapped_column(String(140))
     recorded_by: Mapped[str] = mapped_column(String(64))
     carried_from: Mapped[str | None] = mapped_column(String(40))
+    #: The day the bank credited the money; NULL for a pay-in carried into a successor.
+    value_date: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
