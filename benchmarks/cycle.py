@@ -51,6 +51,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -228,21 +229,24 @@ def run_once(world: World, rows: Sequence[tuple[Any, ...]], use_case_pay_ins: in
 
         elapsed = stopwatch()
         with uows() as uow:
-            uow.cycles.add_pay_ins(
-                [
-                    PayIn(
-                        f"pay_{uuid.uuid4().hex[:16]}",
-                        cycle.id,
-                        p.participant_id,
-                        p.jurisdiction,
-                        p.currency,
-                        due_pay_in(p),
-                        bank_reference(p),
-                        operators[p.jurisdiction].id,
-                    )
-                    for p in in_bulk
-                ]
-            )
+            received = [
+                PayIn(
+                    f"pay_{uuid.uuid4().hex[:16]}",
+                    cycle.id,
+                    p.participant_id,
+                    p.jurisdiction,
+                    p.currency,
+                    due_pay_in(p),
+                    bank_reference(p),
+                    operators[p.jurisdiction].id,
+                    value_date=date.today(),
+                )
+                for p in in_bulk
+            ]
+            uow.cycles.add_pay_ins(received)
+            # Each pay-in is journaled as it is recorded, as the use case does.
+            recorded_at = datetime.now(UTC)
+            cycles.post(uow, [ledger.pay_in_entry(pay_in, recorded_at) for pay_in in received])
             uow.commit()
         pay_in_bulk_s = elapsed()
 

@@ -7,6 +7,7 @@ once get one success and one conflict, and a crash between transitions loses not
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -189,14 +190,40 @@ def settle(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:
     result = net(uow.cycles.snapshot_columns(cycle.id), cycle.rates, cycle.policy)
     if result.digest != cycle.digest:
         raise Conflict(f"cycle {cycle.id} no longer nets to its approved digest; not settling")
-    entries = ledger.cycle_entries(result, cycle.id)
+    settled_at = utc_now()
+    post(
+        uow,
+        ledger.cycle_entries(
+            result,
+            cycle.id,
+            released_by=principal.id,
+            released_at=settled_at,
+            predecessors=superseded_chain(uow, cycle)[1:],
+        ),
+    )
+    uow.cycles.settle_invoices(cycle.id, principal.id)
+    settled = replace(cycle, status=CycleStatus.SETTLED, settled_at=settled_at)
+    uow.cycles.save(settled)
+    return settled
+
+
+def post(uow: UnitOfWork, entries: Sequence[ledger.JournalEntry]) -> None:
+    """Append entries to the journal after its head (locked until the transaction ends)."""
     if entries:
         after_seq, prev_hash = uow.ledger.head(for_update=True)
         uow.ledger.append(ledger.chain(entries, after_seq=after_seq, prev_hash=prev_hash))
-    uow.cycles.settle_invoices(cycle.id, principal.id)
-    settled = replace(cycle, status=CycleStatus.SETTLED, settled_at=utc_now())
-    uow.cycles.save(settled)
-    return settled
+
+
+def superseded_chain(uow: UnitOfWork, cycle: Cycle) -> list[str]:
+    """The cycle, then the cycles it superseded one after another (their pay-ins and refunds
+    close with it; their refunds are paid with its pay-outs)."""
+    chain = [cycle.id]
+    predecessor = cycle.predecessor_id
+    while predecessor is not None:
+        chain.append(predecessor)
+        earlier = uow.cycles.get(predecessor)
+        predecessor = earlier.predecessor_id if earlier else None
+    return chain
 
 
 def locked_cycle(uow: UnitOfWork, cycle_id: str) -> Cycle:

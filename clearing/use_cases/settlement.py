@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from clearing.domain import ledger
 from clearing.domain.access import Principal, Role, Scope
 from clearing.domain.cycles import (
     Cycle,
@@ -34,8 +35,10 @@ from clearing.use_cases.cycles import (
     approval_rule,
     locked_cycle,
     new_cycle_id,
+    post,
     save_and_settle_when_paid,
     settle,
+    superseded_chain,
     utc_now,
     visible_cycle,
 )
@@ -84,21 +87,19 @@ def record_pay_in(
             raise Conflict(
                 f"bank reference {reference} was recorded already", field="bank_reference"
             )
-        uow.cycles.add_pay_ins(
-            [
-                PayIn(
-                    f"pay_{secrets.token_hex(8)}",
-                    cycle.id,
-                    participant_id,
-                    position.jurisdiction,
-                    currency,
-                    minor,
-                    reference,
-                    principal.id,
-                    value_date=credited,
-                )
-            ]
+        pay_in = PayIn(
+            f"pay_{secrets.token_hex(8)}",
+            cycle.id,
+            participant_id,
+            position.jurisdiction,
+            currency,
+            minor,
+            reference,
+            principal.id,
+            value_date=credited,
         )
+        uow.cycles.add_pay_ins([pay_in])
+        post(uow, [ledger.pay_in_entry(pay_in, utc_now())])
         changed = save_and_settle_when_paid(
             uow, replace(cycle, status=CycleStatus.SETTLING), principal
         )
@@ -203,6 +204,8 @@ def declare_default(
         )
         uow.cycles.add_pay_ins(carried)
         uow.cycles.add_refunds(refunds)
+        due_at = utc_now()
+        post(uow, [ledger.refund_entry(r, principal.id, due_at) for r in refunds])
         if not successor.required_approvals:
             successor = settle(uow, successor, principal)
         uow.commit()
@@ -410,7 +413,7 @@ def payment_order(
             for p in uow.cycles.positions(cycle.id)
             if p.jurisdiction == entity and p.net > 0
         ]
-        for chained in _superseded_chain(uow, cycle):
+        for chained in superseded_chain(uow, cycle):
             owed += [
                 (r.participant_id, r.currency, r.amount, "refund", f"R{chained}/{r.participant_id}")
                 for r in uow.cycles.refunds(chained)
@@ -440,18 +443,6 @@ def payment_order(
     )
     debtor = Debtor(entity, payer.name, payer.account, payer.bank_code)
     return PaymentOrder(cycle.id, debtor, transfers, cycle.settled_at.date())
-
-
-def _superseded_chain(uow: UnitOfWork, cycle: Cycle) -> list[str]:
-    """The cycle, and the cycles it superseded one after another (their refunds are paid with
-    its pay-outs)."""
-    chain = [cycle.id]
-    predecessor = cycle.predecessor_id
-    while predecessor is not None:
-        chain.append(predecessor)
-        earlier = uow.cycles.get(predecessor)
-        predecessor = earlier.predecessor_id if earlier else None
-    return chain
 
 
 def _payable(participant: Participant | None) -> bool:

@@ -391,43 +391,45 @@ class CycleMachine(CycleWalk, RuleBasedStateMachine):
 
     @invariant()
     def settled_cycles_close_and_pay_out_only_what_came_in(self) -> None:
+        """Money is journaled as it moves: pay-ins as recorded, refunds as due, the discharge
+        and pay-outs as a cycle settles. Over a settled cycle and the cycles it superseded,
+        every participant and settlement account closes, mirrors sum to zero, and what each
+        participant paid in, less refunds, is what it owed."""
         entries = {e.seq: e for e in self.reader.journal()}
-        status = {c.id: c.status for c in self.reader.cycles()}
-        posted = {e.cycle_id for e in entries.values()}
-        assert all(status.get(c or "") == CycleStatus.SETTLED.value for c in posted), posted
+        cycles = {c.id: c for c in self.reader.cycles()}
+        discharged = {e.cycle_id for e in entries.values() if e.kind == "discharge"}
+        assert all(cycles[c or ""].status == CycleStatus.SETTLED.value for c in discharged)
         records: dict[str, int] = defaultdict(int)
         for e in entries.values():
             if e.cycle_id is not None:
                 records[e.cycle_id] += e.has_record
-        assert all(count == 1 for count in records.values()), "a cycle posted more than once"
-        movement: dict[tuple[str | None, str, str], int] = defaultdict(int)
-        mirrors: dict[tuple[str | None, str], int] = defaultdict(int)
-        settlement_in: dict[tuple[str | None, str], int] = defaultdict(int)
-        settlement_out: dict[tuple[str | None, str], int] = defaultdict(int)
-        paid_in: dict[tuple[str | None, str], int] = defaultdict(int)
+        assert all(records[c or ""] == 1 for c in discharged), "a cycle posted more than once"
+        assert all(count <= 1 for count in records.values()), "a cycle recorded twice"
+        closes_with: dict[str, str] = {}
+        for settled in (c for c in cycles.values() if c.status == CycleStatus.SETTLED.value):
+            predecessor = settled.predecessor_id
+            while predecessor is not None:
+                closes_with[predecessor] = settled.id
+                predecessor = cycles[predecessor].predecessor_id
+        movement: dict[tuple[str, str, str], int] = defaultdict(int)
+        mirrors: dict[tuple[str, str], int] = defaultdict(int)
+        paid_in: dict[tuple[str, str], int] = defaultdict(int)
         for p in self.reader.postings():
-            cycle_id, kind = entries[p.seq].cycle_id, entries[p.seq].kind
+            entry = entries[p.seq]
+            assert entry.cycle_id is not None, "every entry here belongs to a cycle"
+            group = closes_with.get(entry.cycle_id, entry.cycle_id)
             if p.account.startswith("mirror:"):
-                mirrors[(cycle_id, p.entity)] += p.amount
+                mirrors[(group, p.entity)] += p.amount
             else:
-                movement[(cycle_id, p.entity, p.account)] += p.amount
-            if p.account == "settlement":
-                side = settlement_in if p.amount > 0 else settlement_out
-                side[(cycle_id, p.entity)] += abs(p.amount)
-            if kind == "pay_in" and p.account.startswith("participant:"):
-                paid_in[(cycle_id, p.account.removeprefix("participant:"))] -= p.amount
-        assert all(v == 0 for v in movement.values()), {k: v for k, v in movement.items() if v}
-        assert all(v == 0 for v in mirrors.values()), {k: v for k, v in mirrors.items() if v}
-        assert settlement_in == settlement_out
-        for cycle_id in (c for c, s in status.items() if s == CycleStatus.SETTLED.value):
+                movement[(group, p.entity, p.account)] += p.amount
+            if entry.kind in ("pay_in", "refund") and p.account.startswith("participant:"):
+                paid_in[(group, p.account.removeprefix("participant:"))] -= p.amount
+        for cycle_id in (c for c, found in cycles.items() if found.status == "settled"):
+            open_accounts = {k: v for k, v in movement.items() if k[0] == cycle_id and v}
+            assert open_accounts == {}, open_accounts
+            assert all(v == 0 for k, v in mirrors.items() if k[0] == cycle_id), mirrors
             holdings = self.holdings(cycle_id)
             money = self.money_held(cycle_id)
-            recorded: dict[str, int] = defaultdict(int)
-            for participant, amount in money.items():
-                recorded[self.entity_of(participant)] += amount
-            for entity in ENTITIES:
-                paid_out = settlement_out.get((cycle_id, entity), 0)
-                assert paid_out <= recorded[entity], (cycle_id, entity, paid_out, recorded)
             for participant in set(holdings) | set(money):
                 due = holdings.get(participant, (0, 0, ""))[0]
                 held = money.get(participant, 0)
@@ -440,8 +442,8 @@ class CycleMachine(CycleWalk, RuleBasedStateMachine):
 
     @invariant()
     def no_money_is_created_or_lost(self) -> None:
-        """What each participant paid, less refunds, is posted by settled cycles or held by the
-        active one; the active one never holds more than is due."""
+        """Every pay-in recorded and every refund due is in the journal as it happened; the
+        active cycle never holds more than is due."""
         paid: dict[str, int] = defaultdict(int)
         for row in self.reader.pay_ins():
             if not row.carried:
@@ -449,17 +451,16 @@ class CycleMachine(CycleWalk, RuleBasedStateMachine):
         for row in self.reader.refunds():
             paid[row.participant_id] -= row.amount
         kinds = {e.seq: e.kind for e in self.reader.journal()}
-        accounted: dict[str, int] = defaultdict(int)
+        journaled: dict[str, int] = defaultdict(int)
         for p in self.reader.postings():
-            if kinds[p.seq] == "pay_in" and p.account.startswith("participant:"):
-                accounted[p.account.removeprefix("participant:")] -= p.amount
+            if kinds[p.seq] in ("pay_in", "refund") and p.account.startswith("participant:"):
+                journaled[p.account.removeprefix("participant:")] -= p.amount
         active = [c for c in self.reader.cycles() if CycleStatus(c.status) in ACTIVE_STATES]
         if active:
             holdings = self.holdings(active[0].id)
             for participant, held in self.money_held(active[0].id).items():
                 assert 0 <= held <= holdings.get(participant, (0, 0, ""))[0], (participant, held)
-                accounted[participant] += held
-        assert {p: v for p, v in paid.items() if v} == {p: v for p, v in accounted.items() if v}
+        assert {p: v for p, v in paid.items() if v} == {p: v for p, v in journaled.items() if v}
 
     @invariant()
     def the_audit_verifies(self) -> None:

@@ -336,16 +336,12 @@ def build_world(
 # --- what every settled cycle must satisfy -----------------------------------------------------
 
 
-def journal_entries_expected(positions: list[Json]) -> int:
-    """Per entity with legs: one discharge, one pay-in entry if anyone pays in, one pay-out
-    entry if anyone is paid out (DESIGN §5; :func:`clearing.domain.ledger.cycle_entries`)."""
-    count = 0
-    by_entity: dict[str, list[Decimal]] = defaultdict(list)
-    for p in positions:
-        by_entity[p["entity"]].append(dec(p["net"]))
-    for nets in by_entity.values():
-        count += 1 + any(n < 0 for n in nets) + any(n > 0 for n in nets)
-    return count
+def journal_entries_expected(positions: list[Json], instalments: int = 0) -> int:
+    """Per entity with legs: one discharge; then one entry per pay-in as it was recorded (one
+    per payer, and ``instalments`` more) and one per pay-out as it was released (DESIGN §5:
+    money is journaled when it moves)."""
+    entities = {p["entity"] for p in positions}
+    return len(entities) + sum(1 for p in positions if dec(p["net"]) != ZERO) + instalments
 
 
 def assert_ledger_closed(world: World) -> dict[tuple[str, str], Decimal]:
@@ -495,24 +491,33 @@ def assert_settled_coherently(world: World, cycle_id: str, before: dict[str, Jso
         assert {r["entity"] for r in own} <= {entity}
         assert len(own) == sum(1 for r in rows if r["entity"] == entity)
 
-    # The journal of the cycle: the discharge moves each participant by -net and its one
-    # domestic payment by +net; each settlement account takes in exactly what it pays out.
+    # The journal of the cycle and of any it superseded: the discharge moves each participant
+    # by -net; the money that came in (pay-ins, less refunds) and each pay-out, journaled as
+    # they moved, by +net; each settlement account takes in exactly what it pays out.
     entries = [json.loads(line) for line in world.journal(page_size=1000)]
-    posted = [e for e in entries if e["cycle_id"] == cycle_id]
-    assert len(posted) == journal_entries_expected(positions)
+    discharges = [e for e in entries if e["cycle_id"] == cycle_id and e["kind"] == "discharge"]
+    assert {e["entity"] for e in discharges} == {p["entity"] for p in positions}
+    chain = {cycle_id, *(discharges[0].get("details") or {}).get("predecessors", [])}
+    posted = [e for e in entries if e["cycle_id"] in chain]
     assert [e["cycle"]["digest"] for e in posted if e.get("cycle")] == [cycle["digest"]]
+    pay_outs = [e for e in posted if e["kind"] == "pay_out"]
+    assert sorted(e["details"]["participant_id"] for e in pay_outs) == sorted(
+        p["participant_id"] for p in positions if dec(p["net"]) > ZERO
+    )
+    assert all(e["cycle_id"] == cycle_id for e in pay_outs)
     movement: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     for entry in posted:
+        kind = "in" if entry["kind"] in ("pay_in", "refund") else entry["kind"]
         for posting in entry["postings"]:
             assert posting["currency"] == currencies[entry["entity"]], (entry, posting)
-            movement[(entry["kind"], entry["entity"], posting["account"])] += dec(posting["amount"])
+            movement[(kind, entry["entity"], posting["account"])] += dec(posting["amount"])
     for p in positions:
         account, net = f"participant:{p['participant_id']}", dec(p["net"])
         assert movement[("discharge", p["entity"], account)] == -net, p
         if net != ZERO:
-            assert movement[("pay_in" if net < 0 else "pay_out", p["entity"], account)] == net
+            assert movement[("in" if net < 0 else "pay_out", p["entity"], account)] == net
     for entity in {p["entity"] for p in positions}:
-        received = movement[("pay_in", entity, "settlement")]
+        received = movement[("in", entity, "settlement")]
         assert received == moved[(entity, "pay_in")]
         assert movement[("pay_out", entity, "settlement")] == -received
 

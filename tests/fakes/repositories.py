@@ -344,6 +344,7 @@ class FakeLedger(Repository):
                 c.prev_hash,
                 c.hash,
                 postings,
+                as_json(dict(c.entry.details)) if c.entry.details is not None else None,
             )
             count += len(postings)
         tables.head = (entries[-1].seq, entries[-1].hash)
@@ -382,8 +383,9 @@ class FakeLedger(Repository):
 
 def _document(row: JournalRow) -> dict[str, Any]:
     record = as_json(row.cycle_record) if row.cycle_record is not None else None
+    details = as_json(row.details) if row.details is not None else None
     document = stored_document(
-        row.seq, row.entity, row.cycle_id, row.kind, row.postings, row.prev_hash, record
+        row.seq, row.entity, row.cycle_id, row.kind, row.postings, row.prev_hash, record, details
     )
     document["hash"] = row.hash
     return document

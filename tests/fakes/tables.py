@@ -60,6 +60,7 @@ class JournalRow:
     prev_hash: str
     hash: str
     postings: tuple[tuple[str, str, int], ...]
+    details: dict[str, Any] | None = None
 
 
 @dataclass

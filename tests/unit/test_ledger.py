@@ -8,7 +8,7 @@ import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clearing.adapters.files.journal import read_json_lines
+from clearing.domain.cycles import PayIn
 from clearing.domain.errors import LedgerError
 from clearing.domain.ledger import (
     GENESIS_HASH,
@@ -28,6 +29,7 @@ from clearing.domain.ledger import (
     cycle_entries,
     cycle_record,
     entry_from_document,
+    pay_in_entry,
     replay_cycle,
     verify_chain,
     verify_journal,
@@ -37,6 +39,26 @@ from clearing.domain.netting import NettingResult, net
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
 from tests.unit.strategies import Instance, a_third_of_the_examples, instances
+
+#: When the test cycles settle, and who releases their pay-outs.
+SETTLED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def settled_entries(result: NettingResult, cycle_id: str) -> list[JournalEntry]:
+    """A cycle's entries as it settles, then every payer's pay-in of its whole due as the bank
+    credited it (the order does not matter to a cycle's closure)."""
+    pay_ins = [
+        pay_in_entry(
+            PayIn(f"pay-{p.participant_id}", cycle_id, p.participant_id, p.jurisdiction,
+                  p.currency, -p.net, f"BANK-{p.participant_id}", "key_op",
+                  value_date=SETTLED_AT.date()),
+            SETTLED_AT,
+        )
+        for p in result.positions
+        if p.net < 0
+    ]  # fmt: skip
+    released = cycle_entries(result, cycle_id, released_by="key_op", released_at=SETTLED_AT)
+    return released + pay_ins
 
 
 def with_a_matched_pair(instance: Instance, amount: int) -> list[Obligation]:
@@ -91,7 +113,7 @@ def journals(draw: st.DrawFn) -> Journal:
     for number, result in enumerate(results, start=1):
         for _ in range(draw(st.integers(0, 2))):
             entries.append(manual_entry("CN", "CNY", draw(st.integers(1, 10**9))))
-        entries.extend(cycle_entries(result, f"cycle-{number}"))
+        entries.extend(settled_entries(result, f"cycle-{number}"))
     entries.append(manual_entry("RU", "RUB", draw(st.integers(1, 10**9))))
     return Journal(tuple(results), tuple(entries), tuple(chain(entries)))
 
@@ -161,7 +183,7 @@ def test_an_entry_needs_postings_and_postings_need_accounts_and_integers() -> No
 def test_a_cycles_entries_chain_verify_cleanly_and_replay_to_its_digest(
     result: NettingResult,
 ) -> None:
-    entries = cycle_entries(result, "cycle-1")
+    entries = settled_entries(result, "cycle-1")
     chained = chain(entries)
     report = verify_journal([c.document() for c in chained])
     assert report.ok, report.problems
@@ -185,7 +207,7 @@ def test_a_cycles_entries_chain_verify_cleanly_and_replay_to_its_digest(
 def test_a_cycle_balances_every_entry_and_leaves_no_participant_settlement_or_mirror_open(
     result: NettingResult,
 ) -> None:
-    entries = cycle_entries(result, "cycle-1")
+    entries = settled_entries(result, "cycle-1")
     # Every entry sums to zero, in its entity's own currency.
     for entry in entries:
         currency = result.rates.jurisdictions[entry.entity]
@@ -443,7 +465,7 @@ def test_a_rewritten_and_rechained_cycle_record_fails_its_replay(
 ) -> None:
     # An insider rewrites a cycle's snapshot and re-chains everything: the chain is whole, but
     # re-netting the snapshot no longer gives the recorded digest.
-    entries = cycle_entries(result, "cycle-9")
+    entries = settled_entries(result, "cycle-9")
     record = json.loads(json.dumps(dict(entries[0].cycle or {})))
     row = data.draw(st.integers(0, len(record["obligations"]) - 1))
     obligation = record["obligations"][row]
@@ -464,7 +486,7 @@ def test_a_journal_whose_cycle_does_not_close_is_reported() -> None:
         ],
         rates,
     )
-    entries = [e for e in cycle_entries(result, "c1") if e.kind != "pay_out"]
+    entries = [e for e in settled_entries(result, "c1") if e.kind != "pay_out"]
     report = verify_journal([c.document() for c in chain(entries)])
     assert not report.ok
     assert {p.cycle_id for p in report.problems} == {"c1"}
@@ -483,7 +505,7 @@ def test_rewriting_an_amount_in_another_notation_is_detected_too() -> None:
         ],
         rates,
     )
-    documents = [entry.document() for entry in chain(cycle_entries(result, "c"))]
+    documents = [entry.document() for entry in chain(settled_entries(result, "c"))]
     amount = documents[1]["postings"][0]["amount"]
     assert amount.endswith("0")
     documents[1]["postings"][0]["amount"] = amount[:-1]

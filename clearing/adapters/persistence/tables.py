@@ -371,6 +371,9 @@ class JournalEntryRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     # none_as_null: an entry without a cycle record stores SQL NULL, not JSON null.
     cycle_record: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    #: A money entry's participant, bank reference, value date, who recorded it and when; a
+    #: discharge's superseded cycles (hashed with the entry).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

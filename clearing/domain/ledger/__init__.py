@@ -16,7 +16,13 @@ from clearing.domain.ledger.journal import (
     participant_account,
     stored_document,
 )
-from clearing.domain.ledger.postings import cycle_entries, cycle_record, payment_entry, replay_cycle
+from clearing.domain.ledger.postings import (
+    cycle_entries,
+    cycle_record,
+    pay_in_entry,
+    refund_entry,
+    replay_cycle,
+)
 from clearing.domain.ledger.verification import (
     Problem,
     VerificationReport,
@@ -46,7 +52,8 @@ __all__ = [
     "json_line",
     "mirror_account",
     "participant_account",
-    "payment_entry",
+    "pay_in_entry",
+    "refund_entry",
     "replay_cycle",
     "stored_document",
     "verify_chain",

@@ -63,11 +63,17 @@ class JournalEntry:
     postings: tuple[Posting, ...]
     cycle_id: str | None = None
     cycle: Mapping[str, Any] | None = field(default=None, compare=False)
+    #: Where the money moved, for reconciling with the bank: a payment's participant, bank
+    #: reference and value date, who recorded it and when; a refund's reason; and on a
+    #: discharge, the cycles it superseded (``predecessors``). Hashed with the entry.
+    details: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "postings", tuple(self.postings))
         if self.cycle is not None:
             object.__setattr__(self, "cycle", MappingProxyType(dict(self.cycle)))
+        if self.details is not None:
+            object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
         if not self.postings:
             raise LedgerError("a journal entry needs postings", field="postings")
         for currency, total in _totals_by_currency(self.postings).items():
@@ -119,6 +125,7 @@ def entry_document(seq: int, entry: JournalEntry, prev_hash: str) -> dict[str, A
         [(p.account, p.currency, p.amount) for p in entry.postings],
         prev_hash,
         entry.cycle,
+        entry.details,
     )
 
 
@@ -130,6 +137,7 @@ def stored_document(
     postings: Iterable[tuple[str, str, int]],
     prev_hash: str,
     cycle: Mapping[str, Any] | None,
+    details: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The exported document of an entry from its stored parts, as found: nothing is checked,
     so that a tampered entry reaches verification (which parses it into a
@@ -147,6 +155,8 @@ def stored_document(
     }
     if cycle is not None:
         document["cycle"] = dict(cycle)
+    if details is not None:
+        document["details"] = dict(details)
     return document
 
 
@@ -197,6 +207,7 @@ def entry_from_document(document: Mapping[str, Any]) -> ChainedEntry:
             postings=postings,
             cycle_id=document.get("cycle_id"),
             cycle=document.get("cycle"),
+            details=document.get("details"),
         )
         return ChainedEntry(
             seq=int(document["seq"]),

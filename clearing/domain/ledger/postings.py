@@ -5,18 +5,24 @@ For a settled cycle each entity's book moves like this (amounts in its currency)
 * ``discharge``: each debtor leg debits the importer (``participant:<id>``, it now owes the
   entity) and credits ``mirror:<creditor's entity>``; each creditor leg credits the exporter
   (the entity owes it) and debits ``mirror:<debtor's entity>``;
-* ``pay_in``: the importer's domestic payment debits ``settlement`` and credits the importer;
-* ``pay_out``: the exporter's payment credits ``settlement`` and debits the exporter.
+* ``pay_in``, one entry per payment as it is recorded: the importer's domestic payment debits
+  ``settlement`` and credits the importer;
+* ``refund``, as it falls due (a defaulter's pay-ins, an excess): it debits the participant and
+  credits ``settlement``;
+* ``pay_out``, one entry per payee as the cycle settles: it credits ``settlement`` and debits the
+  exporter.
 
-Afterwards every participant's movement is zero, ``settlement`` paid out what it received, and
-the mirror accounts sum to zero: nothing is owed across the border.
+Each money entry names its participant, bank reference or reason, value date and who recorded
+it when. After a cycle settles, over it and the cycles it superseded, every participant's
+movement is zero, ``settlement`` paid out what it received, and the mirror accounts sum to
+zero: nothing is owed across the border.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -25,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clearing.domain.collector import collection_paused
+from clearing.domain.cycles import PayIn, Refund
 from clearing.domain.ledger.journal import (
     SETTLEMENT_ACCOUNT,
     JournalEntry,
@@ -89,14 +96,24 @@ def replay_cycle(record: Mapping[str, Any]) -> NettingResult:
 
 
 def cycle_entries(
-    result: NettingResult, cycle_id: str, *, with_record: bool = True
+    result: NettingResult,
+    cycle_id: str,
+    *,
+    released_by: str,
+    released_at: datetime,
+    predecessors: Sequence[str] = (),
+    with_record: bool = True,
 ) -> list[JournalEntry]:
-    """Every entity's entries for a settled cycle: discharge, pay-ins, pay-outs.
+    """Every entity's entries as a cycle settles: its discharge, then each pay-out as it is
+    released (one entry per payee, to reconcile with the bank line by line). The pay-ins were
+    journaled as they were recorded (:func:`pay_in_entry`).
 
-    The first entry carries the :func:`cycle_record` when ``with_record`` is set.
+    The first entry carries the :func:`cycle_record` when ``with_record`` is set; each
+    discharge names the cycles this one superseded (their pay-ins and refunds close with it).
     """
     entries: list[JournalEntry] = []
     record = cycle_record(result, cycle_id) if with_record else None
+    chain_details = {"predecessors": list(predecessors)} if predecessors else None
     for total in result.jurisdictions:
         discharge = _discharge_postings(result, total.jurisdiction, total.currency)
         if not discharge:
@@ -108,34 +125,86 @@ def cycle_entries(
                 postings=tuple(discharge),
                 cycle_id=cycle_id,
                 cycle=record if not entries else None,
+                details=chain_details,
             )
         )
-        positions = [p for p in result.positions if p.jurisdiction == total.jurisdiction]
-        payers = {p.participant_id: -p.net for p in positions if p.net < 0}
-        payees = {p.participant_id: p.net for p in positions if p.net > 0}
-        for kind, amounts, sign in (("pay_in", payers, 1), ("pay_out", payees, -1)):
-            if amounts:
-                entries.append(
-                    payment_entry(total.jurisdiction, total.currency, cycle_id, kind, amounts, sign)
-                )
+        entries += [
+            _money_entry(
+                p.jurisdiction,
+                p.currency,
+                cycle_id,
+                "pay_out",
+                p.participant_id,
+                -p.net,
+                {
+                    "reference": f"{cycle_id}/{p.participant_id}",
+                    "value_date": released_at.date().isoformat(),
+                    "recorded_by": released_by,
+                    "recorded_at": released_at.isoformat(),
+                },
+            )
+            for p in result.positions
+            if p.jurisdiction == total.jurisdiction and p.net > 0
+        ]
     return entries
 
 
-def payment_entry(
+def pay_in_entry(pay_in: PayIn, recorded_at: datetime) -> JournalEntry:
+    """A pay-in as it is recorded: the bank credited the entity's settlement account."""
+    return _money_entry(
+        pay_in.entity,
+        pay_in.currency,
+        pay_in.cycle_id,
+        "pay_in",
+        pay_in.participant_id,
+        pay_in.amount,
+        {
+            "bank_reference": pay_in.bank_reference,
+            "value_date": pay_in.value_date.isoformat() if pay_in.value_date else None,
+            "recorded_by": pay_in.recorded_by,
+            "recorded_at": recorded_at.isoformat(),
+        },
+    )
+
+
+def refund_entry(refund: Refund, recorded_by: str, recorded_at: datetime) -> JournalEntry:
+    """A refund as it falls due: the entity owes the participant its money back."""
+    return _money_entry(
+        refund.entity,
+        refund.currency,
+        refund.cycle_id,
+        "refund",
+        refund.participant_id,
+        -refund.amount,
+        {
+            "reason": refund.reason,
+            "recorded_by": recorded_by,
+            "recorded_at": recorded_at.isoformat(),
+        },
+    )
+
+
+def _money_entry(
     entity: str,
     currency: str,
     cycle_id: str,
     kind: str,
-    amounts: Mapping[str, int],
-    sign: int,
+    participant_id: str,
+    received: int,
+    details: dict[str, Any],
 ) -> JournalEntry:
-    """Domestic payments: ``sign`` +1 for money received (pay-ins), -1 for money paid out."""
-    postings = [
-        Posting(participant_account(participant), currency, -sign * amount)
-        for participant, amount in sorted(amounts.items())
-    ]
-    postings.append(Posting(SETTLEMENT_ACCOUNT, currency, sign * sum(amounts.values())))
-    return JournalEntry(entity=entity, kind=kind, postings=tuple(postings), cycle_id=cycle_id)
+    """Money between the settlement account and a participant: ``received`` minor units in
+    (negative: paid out)."""
+    return JournalEntry(
+        entity=entity,
+        kind=kind,
+        postings=(
+            Posting(SETTLEMENT_ACCOUNT, currency, received),
+            Posting(participant_account(participant_id), currency, -received),
+        ),
+        cycle_id=cycle_id,
+        details={"participant_id": participant_id, **details},
+    )
 
 
 def _discharge_postings(result: NettingResult, entity: str, currency: str) -> list[Posting]:

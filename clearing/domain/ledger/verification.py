@@ -90,21 +90,32 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def cycle_closure_problems(entries: Sequence[ChainedEntry]) -> list[Problem]:
-    """For each cycle, per entity: participant movements zero, settlement net zero, and the
-    mirror accounts summing to zero."""
+    """For each settled cycle, with the cycles it superseded, per entity: participant movements
+    zero, settlement net zero, and the mirror accounts summing to zero. A cycle still taking
+    pay-ins holds money, so it is checked once it settles (its discharge names the cycles it
+    superseded, whose pay-ins and refunds close with it)."""
+    closes_with: dict[str, str] = {}
+    settled: set[str] = set()
+    for chained in entries:
+        entry = chained.entry
+        if entry.kind == "discharge" and entry.cycle_id is not None:
+            settled.add(entry.cycle_id)
+            for predecessor in (entry.details or {}).get("predecessors", ()):
+                closes_with[str(predecessor)] = entry.cycle_id
     movements: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     mirrors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for chained in entries:
         entry = chained.entry
         if entry.cycle_id is None:
             continue
+        group = closes_with.get(entry.cycle_id, entry.cycle_id)
         for posting in entry.postings:
             if posting.account.startswith("mirror:"):
-                mirrors[entry.cycle_id][entry.entity] += posting.amount
+                mirrors[group][entry.entity] += posting.amount
             else:
-                movements[entry.cycle_id][(entry.entity, posting.account)] += posting.amount
+                movements[group][(entry.entity, posting.account)] += posting.amount
     problems: list[Problem] = []
-    for cycle_id in sorted(set(movements) | set(mirrors)):
+    for cycle_id in sorted(settled):
         for (entity, account), amount in sorted(movements[cycle_id].items()):
             if amount != 0:
                 problems.append(
