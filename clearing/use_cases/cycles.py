@@ -24,7 +24,7 @@ from clearing.domain.cycles import (
     check_rates_for_entities,
     require_cycle_status,
 )
-from clearing.domain.errors import Conflict, InvalidInput, NotFound
+from clearing.domain.errors import Conflict, InvalidInput, LedgerError, NotFound
 from clearing.domain.invoices import Invoice, snapshot_of
 from clearing.domain.netting import net
 from clearing.domain.obligations import Policy
@@ -191,6 +191,7 @@ def settle(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:
     if result.digest != cycle.digest:
         raise Conflict(f"cycle {cycle.id} no longer nets to its approved digest; not settling")
     settled_at = utc_now()
+    chain = superseded_chain(uow, cycle)
     post(
         uow,
         ledger.cycle_entries(
@@ -198,9 +199,10 @@ def settle(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:
             cycle.id,
             released_by=principal.id,
             released_at=settled_at,
-            predecessors=superseded_chain(uow, cycle)[1:],
+            predecessors=chain[1:],
         ),
     )
+    check_closed(uow, chain)
     uow.cycles.settle_invoices(cycle.id, principal.id)
     settled = replace(cycle, status=CycleStatus.SETTLED, settled_at=settled_at)
     uow.cycles.save(settled)
@@ -212,6 +214,17 @@ def post(uow: UnitOfWork, entries: Sequence[ledger.JournalEntry]) -> None:
     if entries:
         after_seq, prev_hash = uow.ledger.head(for_update=True)
         uow.ledger.append(ledger.chain(entries, after_seq=after_seq, prev_hash=prev_hash))
+
+
+def check_closed(uow: UnitOfWork, chain: Sequence[str]) -> None:
+    """DESIGN §5's invariants on the journal as it stands, after the cycle ``chain[0]`` posted:
+    with the cycles it superseded, every participant's balance is zero, the settlement account
+    paid out what it received, the mirror accounts sum to zero. Otherwise nothing settles."""
+    problems = ledger.closure_problems(uow.ledger.cycle_movements(chain), chain[0])
+    if problems:
+        raise LedgerError(
+            f"cycle {chain[0]} would leave its books open ({problems[0].message}); not settling"
+        )
 
 
 def superseded_chain(uow: UnitOfWork, cycle: Cycle) -> list[str]:

@@ -360,6 +360,14 @@ class FakeLedger(Repository):
         ]
         return [_document(row) for row in (rows if limit is None else rows[:limit])]
 
+    def cycle_movements(self, cycle_ids: Sequence[str]) -> dict[tuple[str, str], int]:
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        for row in self._read.journal.values():
+            if row.cycle_id in cycle_ids:
+                for account, _currency, amount in row.postings:
+                    totals[(row.entity, account)] += amount
+        return dict(totals)
+
     def iterate_documents(self, batch: int = 500) -> Iterator[dict[str, Any]]:
         after = 0
         while True:

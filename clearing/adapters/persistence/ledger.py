@@ -128,6 +128,16 @@ class LedgerRepository:
             postings[seq].append((account, currency, amount))
         return [_document(row, postings.get(row.seq, [])) for row in rows]
 
+    def cycle_movements(self, cycle_ids: Sequence[str]) -> dict[tuple[str, str], int]:
+        entry, posting = JournalEntryRow, JournalPostingRow
+        totals = self.session.execute(
+            select(posting.entity, posting.account, func.sum(posting.amount))
+            .join(entry, entry.seq == posting.seq)
+            .where(entry.cycle_id.in_(cycle_ids))
+            .group_by(posting.entity, posting.account)
+        )
+        return {(entity, account): int(total) for entity, account, total in totals}
+
     def iterate_documents(self, batch: int = 500) -> Iterator[dict[str, Any]]:
         after = 0
         while True:

@@ -26,6 +26,7 @@ from clearing.domain.ledger.postings import (
 from clearing.domain.ledger.verification import (
     Problem,
     VerificationReport,
+    closure_problems,
     cycle_closure_problems,
     cycle_replay_problems,
     verify_chain,
@@ -42,6 +43,7 @@ __all__ = [
     "VerificationReport",
     "balances",
     "chain",
+    "closure_problems",
     "cycle_closure_problems",
     "cycle_entries",
     "cycle_record",

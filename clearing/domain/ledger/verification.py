@@ -103,29 +103,35 @@ def cycle_closure_problems(entries: Sequence[ChainedEntry]) -> list[Problem]:
             for predecessor in (entry.details or {}).get("predecessors", ()):
                 closes_with[str(predecessor)] = entry.cycle_id
     movements: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
-    mirrors: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for chained in entries:
         entry = chained.entry
         if entry.cycle_id is None:
             continue
-        group = closes_with.get(entry.cycle_id, entry.cycle_id)
+        group = movements[closes_with.get(entry.cycle_id, entry.cycle_id)]
         for posting in entry.postings:
-            if posting.account.startswith("mirror:"):
-                mirrors[group][entry.entity] += posting.amount
-            else:
-                movements[group][(entry.entity, posting.account)] += posting.amount
+            group[(entry.entity, posting.account)] += posting.amount
     problems: list[Problem] = []
     for cycle_id in sorted(settled):
-        for (entity, account), amount in sorted(movements[cycle_id].items()):
-            if amount != 0:
-                problems.append(
-                    Problem(f"{entity} {account} moved {amount} minor units", cycle_id=cycle_id)
-                )
-        for entity, amount in sorted(mirrors[cycle_id].items()):
-            if amount != 0:
-                problems.append(
-                    Problem(f"{entity} mirror accounts sum to {amount}", cycle_id=cycle_id)
-                )
+        problems += closure_problems(movements[cycle_id], cycle_id)
+    return problems
+
+
+def closure_problems(movement: Mapping[tuple[str, str], int], cycle_id: str) -> list[Problem]:
+    """What a settled cycle (with the cycles it superseded) left open, from the sum of its
+    postings per ``(entity, account)``: a participant or settlement account that moved, or an
+    entity whose mirror accounts do not sum to zero."""
+    problems: list[Problem] = []
+    mirrors: dict[str, int] = defaultdict(int)
+    for (entity, account), amount in sorted(movement.items()):
+        if account.startswith("mirror:"):
+            mirrors[entity] += amount
+        elif amount != 0:
+            problems.append(
+                Problem(f"{entity} {account} moved {amount} minor units", cycle_id=cycle_id)
+            )
+    for entity, amount in sorted(mirrors.items()):
+        if amount != 0:
+            problems.append(Problem(f"{entity} mirror accounts sum to {amount}", cycle_id=cycle_id))
     return problems
 
 

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import pytest
 
+from clearing.domain import ledger
 from clearing.domain.cycles import Cycle, CycleStatus
-from clearing.domain.errors import ClearingError, Conflict, Forbidden, InvalidInput, NotFound
+from clearing.domain.errors import (
+    ClearingError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LedgerError,
+    NotFound,
+)
 from clearing.domain.invoices import Status
 from clearing.use_cases import audit, cycles, settlement
 from tests.unit.use_cases.world import World
@@ -179,3 +187,33 @@ def test_a_successor_that_holds_carried_money_cannot_be_rejected(world: World) -
     assert held == {"ru0": 100_00}
     with pytest.raises(Conflict, match="declare a default instead"):
         cycles.reject_cycle(world.uows(), world.op("CN"), successor.id, "start over")
+
+
+def test_a_settlement_that_would_leave_the_books_open_is_refused_and_changes_nothing(
+    world: World,
+) -> None:
+    world.eligible("ru0", "cn0", "1000.00")
+    world.eligible("cn1", "ru1", "400.00")
+    cycle = world.approve_all(world.propose())
+    (first, last) = sorted(world.due(cycle).items())
+    cycle = world.pay(cycle, first[0], first[1], "BANK-1")
+    # Money that never moved, journaled against the cycle (as a forged entry would be).
+    forged = ledger.JournalEntry(
+        entity="CN",
+        kind="pay_in",
+        postings=(
+            ledger.Posting("settlement", "CNY", 1),
+            ledger.Posting(f"participant:{world.id('cn1')}", "CNY", -1),
+        ),
+        cycle_id=cycle.id,
+    )
+    with world.uows() as uow:
+        cycles.post(uow, [forged])
+        uow.commit()
+    entries_before = len(audit.ledger_entries(world.uows(), world.auditor, 0, 1000))
+
+    with pytest.raises(LedgerError, match="books open"):
+        world.pay(cycle, last[0], last[1], "BANK-2")
+
+    assert cycles.get_cycle(world.uows(), world.auditor, cycle.id).status is CycleStatus.SETTLING
+    assert len(audit.ledger_entries(world.uows(), world.auditor, 0, 1000)) == entries_before
