@@ -75,6 +75,7 @@ def check_account(account: str | None, field: str = "bank_account") -> str | Non
 
 #: At most 21 letters and digits follow ``RF`` and the two check digits.
 _REFERENCE_BODY = re.compile(r"[A-Z0-9]{1,21}")
+_REFERENCE_HEAD = re.compile(r"RF[0-9]{2}")
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -95,7 +96,7 @@ def is_creditor_reference(text: str) -> bool:
     """Whether ``text`` (blanks and case aside) is a well-formed ISO 11649 reference whose check
     digits hold."""
     reference = "".join(text.split()).upper()
-    if not (reference.startswith("RF") and reference[2:4].isdigit()):
+    if not _REFERENCE_HEAD.fullmatch(reference[:4]):
         return False
     if not _REFERENCE_BODY.fullmatch(reference[4:]):
         return False

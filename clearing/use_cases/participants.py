@@ -67,7 +67,7 @@ def update_entity(
     if account is not None:
         changes["account"] = check_account(account, "account")
     if not changes:
-        raise InvalidInput("name at least one of approvals, bank code and account")
+        raise InvalidInput("name at least one of approvals, bank code and account", field="body")
     with uow:
         entity = uow.entities.get(code)
         if entity is None:
@@ -138,7 +138,7 @@ def update_participant(
     if bank_code is not None:
         changes["bank_code"] = check_bank_code(bank_code)
     if not changes:
-        raise InvalidInput("name at least one of name, bank_account and bank_code")
+        raise InvalidInput("name at least one of name, bank_account and bank_code", field="body")
     with uow:
         participant = _visible_participant(uow, principal, participant_id)
         changed = replace(participant, **changes)  # type: ignore[arg-type]

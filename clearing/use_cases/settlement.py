@@ -97,9 +97,10 @@ def record_pay_in(
             reference,
             principal.id,
             value_date=credited,
+            recorded_at=utc_now(),
         )
         uow.cycles.add_pay_ins([pay_in])
-        post(uow, [ledger.pay_in_entry(pay_in, utc_now())])
+        post(uow, [ledger.pay_in_entry(pay_in, pay_in.recorded_at or utc_now())])
         changed = save_and_settle_when_paid(
             uow, replace(cycle, status=CycleStatus.SETTLING), principal
         )
@@ -402,12 +403,6 @@ def payment_order(
         payer = uow.entities.get(entity)
         if payer is None:
             raise NotFound(f"no entity {entity}", field="entity")
-        if not (payer.bank_code and payer.account):
-            raise Conflict(
-                f"entity {entity} has no bank code and settlement account to pay from: "
-                f"set them with `clearing entities set {entity} --bank-code … --account …`",
-                field="entity",
-            )
         owed = [
             (p.participant_id, p.currency, p.net, "pay_out", f"{cycle.id}/{p.participant_id}")
             for p in uow.cycles.positions(cycle.id)
@@ -420,7 +415,17 @@ def payment_order(
                 if r.entity == entity
             ]
         payees = uow.participants.get_many(participant for participant, *_ in owed)
-    unpayable = sorted({p for p, *_ in owed if not _payable(payees.get(p))})
+    debtor = Debtor(entity, payer.name, payer.account or "", payer.bank_code or "")
+    if not owed:
+        return PaymentOrder(cycle.id, debtor, (), cycle.settled_at.date())
+    if not (payer.bank_code and payer.account):
+        raise Conflict(
+            f"entity {entity} has no bank code and settlement account to pay from: "
+            f"set them with `clearing entities set {entity} --bank-code … --account …`",
+            field="entity",
+        )
+    accounts = {p: _usable_account(payees.get(p)) for p, *_ in owed}
+    unpayable = sorted(p for p, account in accounts.items() if account is None)
     if unpayable:
         raise Conflict(
             "no registered bank account and bank code for "
@@ -432,7 +437,7 @@ def payment_order(
         Transfer(
             participant_id,
             payees[participant_id].name,
-            payees[participant_id].bank_account or "",
+            accounts[participant_id] or "",
             payees[participant_id].bank_code or "",
             currency,
             amount,
@@ -441,14 +446,15 @@ def payment_order(
         )
         for participant_id, currency, amount, purpose, reference in owed
     )
-    debtor = Debtor(entity, payer.name, payer.account, payer.bank_code)
     return PaymentOrder(cycle.id, debtor, transfers, cycle.settled_at.date())
 
 
-def _payable(participant: Participant | None) -> bool:
+def _usable_account(participant: Participant | None) -> str | None:
+    """The participant's account as a payment file carries it (no blanks, at most 34
+    characters), or ``None`` when it has no account and bank a transfer can name."""
     if participant is None or not participant.bank_code:
-        return False
+        return None
     try:
-        return check_account(participant.bank_account) is not None
+        return check_account(participant.bank_account)
     except ClearingError:
-        return False
+        return None

@@ -23,9 +23,14 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("pay_ins", sa.Column("value_date", sa.Date(), nullable=True))
-    op.execute(
-        "UPDATE pay_ins SET value_date = CAST(recorded_at AS DATE) WHERE carried_from IS NULL"
+    # The UTC day: SQLite's CAST would keep only the year, PostgreSQL's would follow the
+    # session's time zone.
+    day = (
+        "date(recorded_at)"
+        if op.get_bind().dialect.name == "sqlite"
+        else "CAST(recorded_at AT TIME ZONE 'UTC' AS DATE)"
     )
+    op.execute(f"UPDATE pay_ins SET value_date = {day} WHERE carried_from IS NULL")
 
 
 def downgrade() -> None:

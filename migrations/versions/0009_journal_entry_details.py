@@ -21,6 +21,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Pay-ins were journaled at settlement before this revision, and from it on as they are
+    # recorded: a cycle part-paid across the upgrade would have its earlier pay-ins in no entry.
+    waiting = op.get_bind().scalar(
+        sa.text(
+            "SELECT count(*) FROM pay_ins JOIN cycles ON cycles.id = pay_ins.cycle_id "
+            "WHERE cycles.status IN ('approved', 'settling')"
+        )
+    )
+    if waiting:
+        raise RuntimeError(
+            f"{waiting} pay-ins are recorded for a cycle not yet settled: settle it (or declare "
+            "the default and settle the successor) with the code before this upgrade first"
+        )
     op.add_column("journal_entries", sa.Column("details", sa.JSON(), nullable=True))
 
 

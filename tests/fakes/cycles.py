@@ -214,7 +214,10 @@ class FakeCycles(Repository):
                 not self.bank_reference_used(pay_in.cycle_id, pay_in.entity, pay_in.bank_reference),
                 "pay_ins (cycle_id, entity, bank_reference) unique",
             )
-            tables.pay_ins[pay_in.id] = (tick, replace(pay_in, recorded_at=now()))
+            tables.pay_ins[pay_in.id] = (
+                tick,
+                replace(pay_in, recorded_at=pay_in.recorded_at or now()),
+            )
 
     def pay_ins(self, cycle_id: str) -> list[PayIn]:
         return [

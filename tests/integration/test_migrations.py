@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -13,10 +14,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from clearing.adapters.persistence.database import alembic_config, make_engine
-from clearing.adapters.persistence.tables import Base
+from clearing.adapters.persistence.tables import Base, PayInRow
 from tests.conftest import ADMIN_URL
 
 
@@ -67,3 +69,57 @@ def round_trip(url: str) -> None:
     finally:
         engine.dispose()
     assert current == ScriptDirectory.from_config(config).get_current_head()
+
+
+def insert_cycle_with_a_pay_in(url: str, status: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO cycles (id, number, status, policy, opened_by, opened_at) "
+                    "VALUES ('cyc_1', 1, :status, 'fifo', 'key_op', '2026-11-30 09:00:00+00:00')"
+                ),
+                {"status": status},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO pay_ins (id, cycle_id, participant_id, entity, currency, amount, "
+                    "bank_reference, recorded_by, recorded_at) VALUES ('pay_1', 'cyc_1', 'CN-1', "
+                    "'CN', 'CNY', 100, 'BANK-1', 'key_op', '2026-11-30 23:30:00+00:00')"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_pay_ins_recorded_before_value_dates_take_their_utc_recording_day(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'clearing.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("empty_postgres")
+    )
+    command.upgrade(alembic_config(url), "0007")
+    insert_cycle_with_a_pay_in(url, "settled")
+
+    command.upgrade(alembic_config(url), "head")
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            value_date = connection.scalar(select(PayInRow.value_date))
+    finally:
+        engine.dispose()
+    assert value_date == date(2026, 11, 30)
+
+
+def test_the_journal_upgrade_waits_for_cycles_part_paid_to_settle(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'clearing.db'}"
+    command.upgrade(alembic_config(url), "0008")
+    insert_cycle_with_a_pay_in(url, "settling")
+
+    with pytest.raises(RuntimeError, match="not yet settled"):
+        command.upgrade(alembic_config(url), "head")

@@ -96,8 +96,8 @@ def test_payments_with_nothing_to_pay_write_no_file_and_say_so(
     pilot: Pilot, on_test_database: str, tmp_path: Path
 ) -> None:
     cycle = settle(pilot)
-    with pilot.uows() as uow:  # KZ has no leg in a CN-RU cycle: it pays nothing
-        uow.entities.add(Entity("KZ", "KZT", "Kazakhstan", 1, "CASPKZKA", "KZ0001"))
+    with pilot.uows() as uow:  # KZ has no leg in a CN-RU cycle (nor a bank yet): it pays nothing
+        uow.entities.add(Entity("KZ", "KZT", "Kazakhstan"))
         uow.commit()
     target = tmp_path / "kz.xml"
 

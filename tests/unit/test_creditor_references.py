@@ -43,7 +43,16 @@ def test_a_reference_with_one_digit_mistyped_does_not_check(
 
 
 @pytest.mark.parametrize(
-    "text", ["", "RF", "RF1", "XX18539007547034", "RF18" + "1" * 22, "RF1853900754703!"]
+    "text",
+    [
+        "",
+        "RF",
+        "RF1",
+        "XX18539007547034",
+        "RF18" + "1" * 22,
+        "RF1853900754703!",
+        "RF\u0661\u06685390",
+    ],
 )
 def test_what_is_not_a_reference_is_refused(text: str) -> None:
     assert not is_creditor_reference(text)

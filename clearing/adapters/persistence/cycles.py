@@ -347,7 +347,7 @@ class CycleRepository(CycleInvoices):
         stamp = now()
         self.session.execute(
             insert(PayInRow),
-            [{**asdict(pay_in), "recorded_at": stamp} for pay_in in pay_ins],
+            [{**asdict(pay_in), "recorded_at": pay_in.recorded_at or stamp} for pay_in in pay_ins],
         )
 
     def pay_ins(self, cycle_id: str) -> list[PayIn]:
