@@ -97,9 +97,10 @@ def make_pilot(uows: UnitOfWorkFactory) -> Pilot:
     return Pilot(uows, keys, principals, cycle)
 
 
-def settle(pilot: Pilot) -> Cycle:
-    """Approve for both entities and record every due pay-in."""
-    cycle = pilot.cycle
+def settle(pilot: Pilot, cycle: Cycle | None = None) -> Cycle:
+    """Approve the pilot's cycle (or ``cycle``, a successor) for every entity with legs and
+    record every pay-in still outstanding."""
+    cycle = cycle or pilot.cycle
     for entity in cycle.required_approvals:
         assert cycle.digest is not None
         cycle = cycles.approve_cycle(
@@ -107,7 +108,7 @@ def settle(pilot: Pilot) -> Cycle:
         )
     views = settlement.cycle_positions(pilot.uows(), pilot.principals["auditor"], cycle.id)
     for view in views:
-        if view.due:
+        if view.outstanding:
             p = view.position
             cycle = settlement.record_pay_in(
                 pilot.uows(),
@@ -115,7 +116,7 @@ def settle(pilot: Pilot) -> Cycle:
                 cycle.id,
                 p.participant_id,
                 p.currency,
-                format_amount(view.due, p.currency),
+                format_amount(view.outstanding, p.currency),
                 f"BANK-{p.participant_id}",
             )
     return cycle

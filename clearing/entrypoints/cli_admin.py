@@ -20,22 +20,23 @@ entities_app = typer.Typer(help="Clearing entities, one per jurisdiction.")
 keys_app = typer.Typer(help="API keys. A key is shown once and stored only as a hash.")
 rules_app = typer.Typer(help="Compliance rules: blocked goods, priority goods, blocked parties.")
 
+#: The options ``entities add`` and ``entities set`` share.
+EntityCode = Annotated[str, typer.Argument(help="Jurisdiction code, e.g. CN.")]
+_APPROVALS_HELP = "Operators who approve each cycle: 1, or 2 (four eyes)."
+BankCode = Annotated[
+    str | None, typer.Option(help="The entity's bank: BIC, CNAPS (12 digits) or BIK.")
+]
+Account = Annotated[str | None, typer.Option(help="The entity's settlement account at that bank.")]
+
 
 @entities_app.command("add")
 def entities_add(
-    code: Annotated[str, typer.Argument(help="Jurisdiction code, e.g. CN.")],
+    code: EntityCode,
     currency: Annotated[str, typer.Option(help="ISO 4217 settlement currency, e.g. CNY.")],
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    approvals: Annotated[
-        int,
-        typer.Option(help="Operators who approve each cycle: 1, or 2 (four eyes)."),
-    ] = 1,
-    bank_code: Annotated[
-        str | None, typer.Option(help="The entity's bank: BIC, CNAPS (12 digits) or BIK.")
-    ] = None,
-    account: Annotated[
-        str | None, typer.Option(help="The entity's settlement account at that bank.")
-    ] = None,
+    approvals: Annotated[int, typer.Option(help=_APPROVALS_HELP)] = 1,
+    bank_code: BankCode = None,
+    account: Account = None,
 ) -> None:
     """Register a jurisdiction's clearing entity."""
     try:
@@ -50,17 +51,10 @@ def entities_add(
 
 @entities_app.command("set")
 def entities_set(
-    code: Annotated[str, typer.Argument(help="Jurisdiction code, e.g. CN.")],
-    approvals: Annotated[
-        int | None,
-        typer.Option(help="Operators who approve each cycle: 1, or 2 (four eyes)."),
-    ] = None,
-    bank_code: Annotated[
-        str | None, typer.Option(help="The entity's bank: BIC, CNAPS (12 digits) or BIK.")
-    ] = None,
-    account: Annotated[
-        str | None, typer.Option(help="The entity's settlement account at that bank.")
-    ] = None,
+    code: EntityCode,
+    approvals: Annotated[int | None, typer.Option(help=_APPROVALS_HELP)] = None,
+    bank_code: BankCode = None,
+    account: Account = None,
 ) -> None:
     """Change an entity (an admin's command): how many operators approve each cycle (from the
     next proposal on), its bank and its settlement account."""

@@ -71,3 +71,11 @@ def check_cursor(value: int | None, field: str, maximum: int) -> int | None:
     if value is not None and not 0 <= value <= maximum:
         raise InvalidInput(f"must be between 0 and {maximum}", field=field)
     return value
+
+
+def check_id_cursor(value: str | None) -> str | None:
+    """A page cursor that is the id of the last item of the page before (ids are at most 64
+    printable characters)."""
+    if value is not None and not (value.isprintable() and len(value) <= 64):
+        raise InvalidInput("is not a cursor from a previous page", field="cursor")
+    return value

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from clearing.domain.errors import InvalidInput
 from clearing.use_cases import keys
-from clearing.use_cases.validation import MAX_PAGE
+from clearing.use_cases.validation import MAX_PAGE, check_id_cursor
 from service.dependencies import CurrentPrincipal, Post, StrictQuery, Uow
 from service.schemas import ERROR_RESPONSES, KeyOut, Page
 from service.serializers import key_json
@@ -33,8 +32,7 @@ def list_keys(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Every key, revoked ones included, in id order; never a secret."""
-    if cursor is not None and not (cursor.isprintable() and len(cursor) <= 64):
-        raise InvalidInput("is not a cursor from a previous page", field="cursor")
+    check_id_cursor(cursor)
     found = keys.list_keys(uow, principal, cursor, limit)
     return {
         "items": [key_json(k) for k in found],

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from clearing.domain.errors import InvalidInput
 from clearing.use_cases import participants
-from clearing.use_cases.validation import MAX_PAGE
+from clearing.use_cases.validation import MAX_PAGE, check_id_cursor
 from service.dependencies import CurrentPrincipal, Post, StrictQuery, Uow
 from service.schemas import (
     ERROR_RESPONSES,
@@ -57,8 +56,7 @@ def list_participants(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
-    if cursor is not None and not (cursor.isprintable() and len(cursor) <= 64):
-        raise InvalidInput("is not a cursor from a previous page", field="cursor")
+    check_id_cursor(cursor)
     found = participants.list_participants(uow, principal, cursor, limit)
     return {
         "items": [participant_json(p) for p in found],

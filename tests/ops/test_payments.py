@@ -109,7 +109,8 @@ def test_a_superseded_cycle_pays_nothing_and_its_refunds_go_out_with_its_success
         payment_file(pilot.uows, superseded.id, refund.entity, "pain001")
     assert successor.id in refused.value.message
 
-    settled = settle_successor(pilot, successor)
+    settled = settle(pilot, successor)
+    assert settled.status is CycleStatus.SETTLED
     document = payment_file(pilot.uows, settled.id, refund.entity, "pain001")
     assert document is not None
     schema.validate(document)
@@ -233,26 +234,3 @@ def default_after_a_partial_pay_in(pilot: Pilot) -> tuple[Cycle, Cycle, Refund]:
     ]
     assert refund.amount == partial
     return superseded, successor, refund
-
-
-def settle_successor(pilot: Pilot, successor: Cycle) -> Cycle:
-    cycle = successor
-    assert cycle.digest is not None
-    for entity in cycle.required_approvals:
-        cycle = cycles.approve_cycle(
-            pilot.uows(), pilot.principals[f"op-{entity}"], cycle.id, cycle.digest
-        )
-    for view in settlement.cycle_positions(pilot.uows(), pilot.principals["auditor"], cycle.id):
-        if view.outstanding:
-            p = view.position
-            cycle = settlement.record_pay_in(
-                pilot.uows(),
-                pilot.principals[f"op-{p.jurisdiction}"],
-                cycle.id,
-                p.participant_id,
-                p.currency,
-                format_amount(view.outstanding, p.currency),
-                f"BANK-{p.participant_id}",
-            )
-    assert cycle.status is CycleStatus.SETTLED
-    return cycle

@@ -35,7 +35,7 @@ class RecordContract:
         seed(contract_uows)
         with contract_uows() as uow:
             assert uow.entities.list() == [CN, KZ, RU]
-            assert uow.entities.get("XX") is None
+            assert uow.entities.get("MN2") is None
             with pytest.raises(Conflict) as refused:
                 uow.entities.add(Entity("CN", "CNY", "again"))
         assert refused.value.field == "code"
@@ -48,7 +48,8 @@ class RecordContract:
             uow.entities.add(Entity("MN", "MNT", "Mongolia clearing", 2, "012345678901", "ACC-1"))
             changed = replace(CN, approvals_required=2, bank_code="BKCHCNBJ", account="6217-01")
             uow.entities.save(changed)
-            uow.entities.save(Entity("XX", "XXX", "nobody"))
+            # Saving an entity that was never added adds nothing (an UPDATE of no row).
+            uow.entities.save(Entity("MN2", "MNT", "Never added"))
             uow.commit()
 
         with contract_uows() as uow:
@@ -57,7 +58,7 @@ class RecordContract:
                 "MN", "MNT", "Mongolia clearing", 2, "012345678901", "ACC-1"
             )
             assert uow.entities.get("RU") == RU
-            assert uow.entities.get("XX") is None
+            assert uow.entities.get("MN2") is None
 
     def test_participants_are_found_listed_by_id_filtered_by_entity_and_paged(
         self, contract_uows: UnitOfWorkFactory
