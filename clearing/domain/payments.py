@@ -103,17 +103,73 @@ def is_creditor_reference(text: str) -> bool:
     return _as_digits(reference[4:] + reference[:4]) % 97 == 1
 
 
-def pay_in_reference(cycle_number: int, cycle_id: str, participant_id: str) -> str:
-    """The reference a participant quotes when it pays in its net for a cycle: the cycle's
-    number, then nine base-36 characters of a hash of the cycle and the participant (the same
-    every time it is asked for, and different for every payer of a cycle in practice)."""
+class Purpose(enum.StrEnum):
+    """What a cycle's domestic payment is for; each has its own letter in its reference."""
+
+    PAY_IN = "pay_in"  # from a participant that owes its net
+    PAY_OUT = "pay_out"  # to a participant the cycle owes
+    REFUND = "refund"  # a defaulter's pay-ins (or an excess) given back
+
+
+_PURPOSE_LETTER = {Purpose.PAY_IN: "P", Purpose.PAY_OUT: "O", Purpose.REFUND: "R"}
+#: The body of every cycle payment's reference: the cycle's number, the purpose's letter and
+#: nine base-36 characters.
+_CYCLE_PAYMENT = re.compile(r"RF[0-9]{2}C([0-9]{1,10})([POR])[0-9A-Z]{9}")
+
+
+def cycle_payment_reference(
+    cycle_number: int, cycle_id: str, participant_id: str, purpose: Purpose
+) -> str:
+    """The ISO 11649 reference of one domestic payment of a cycle: what a payer quotes when it
+    pays in, and the end-to-end id of a pay-out or refund, which the bank's statement echoes.
+    The cycle's number, the purpose, then nine base-36 characters of a hash of the cycle and
+    the participant (the same every time it is asked for, and different for every payment of a
+    cycle in practice)."""
     seed = hashlib.sha256(f"{cycle_id}\x1f{participant_id}".encode()).digest()
     number = int.from_bytes(seed[:8], "big")
     digest = ""
     for _ in range(9):
         number, place = divmod(number, 36)
         digest += _BASE36[place]
-    return creditor_reference(f"C{cycle_number}P{digest}")
+    return creditor_reference(f"C{cycle_number}{_PURPOSE_LETTER[purpose]}{digest}")
+
+
+def pay_in_reference(cycle_number: int, cycle_id: str, participant_id: str) -> str:
+    """The reference a participant quotes when it pays in its net for a cycle."""
+    return cycle_payment_reference(cycle_number, cycle_id, participant_id, Purpose.PAY_IN)
+
+
+def cycle_payment_of(reference: str) -> tuple[int, Purpose] | None:
+    """The cycle number and purpose a cycle payment's reference names, or ``None`` when it is
+    not one (its check digits are not verified here: see :func:`is_creditor_reference`)."""
+    found = _CYCLE_PAYMENT.fullmatch(reference)
+    if found is None:
+        return None
+    letter = found.group(2)
+    purpose = next(p for p, known in _PURPOSE_LETTER.items() if known == letter)
+    return int(found.group(1)), purpose
+
+
+#: How far a reference written in groups (``RF18 5390 0754 7034``) may spread over words.
+_MOST_WORDS = 7
+
+
+def reference_in(text: str) -> str | None:
+    """The first ISO 11649 reference whose check digits hold in a bank's remittance text,
+    written whole or in blank-separated groups, case aside; ``None`` when there is none."""
+    words = text.upper().replace(",", " ").replace(";", " ").split()
+    for start, word in enumerate(words):
+        if not _REFERENCE_HEAD.match(word):
+            continue
+        # The longest run of words that is a valid reference: groups of four are common.
+        candidates = [
+            "".join(words[start:end])
+            for end in range(min(len(words), start + _MOST_WORDS), start, -1)
+        ]
+        for candidate in candidates:
+            if len(candidate) <= 25 and is_creditor_reference(candidate):
+                return candidate
+    return None
 
 
 @dataclass(frozen=True, slots=True)

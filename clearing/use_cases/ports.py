@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from clearing.domain.access import ApiKey, Principal, Scope
+from clearing.domain.bank import BankEntry, Reconciliation
 from clearing.domain.compliance import Rule
 from clearing.domain.cycles import Approval, Cycle, PayIn, Refund
 from clearing.domain.idempotency import StoredAnswer
@@ -123,6 +124,26 @@ class Ledger(Protocol):
     def count(self) -> int: ...
 
 
+class BankEntries(Protocol):
+    """Imported bank statement lines, unique per ``(entity, entry reference)``."""
+
+    def add(self, entries: Sequence[BankEntry]) -> None: ...
+    def known(self, entity: str, references: Iterable[str]) -> set[str]: ...
+    def get(self, entry_id: str, *, for_update: bool = False) -> BankEntry | None: ...
+    def save(self, entry: BankEntry) -> None: ...
+    def matched(self, cycle_ids: Collection[str]) -> list[BankEntry]:
+        """The lines matched to these cycles' payments, in the order they were imported."""
+        ...
+
+    def list(
+        self,
+        entity: str | None,
+        statuses: Collection[Reconciliation] | None,
+        after: str | None,
+        limit: int,
+    ) -> list[BankEntry]: ...
+
+
 class Stats(Protocol):
     def cycles_by_status(self) -> dict[str, int]: ...
     def invoices_by_status(self) -> dict[str, int]: ...
@@ -152,6 +173,8 @@ class UnitOfWork(Protocol):
     def cycles(self) -> Cycles: ...
     @property
     def ledger(self) -> Ledger: ...
+    @property
+    def bank(self) -> BankEntries: ...
     @property
     def stats(self) -> Stats: ...
 

@@ -4,11 +4,14 @@ the payment instructions each entity's bank acts on."""
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from clearing.domain import ledger
 from clearing.domain.access import Principal, Role, Scope
+from clearing.domain.bank import confirmations
 from clearing.domain.cycles import (
     Cycle,
     CycleStatus,
@@ -27,8 +30,10 @@ from clearing.domain.payments import (
     Debtor,
     Instruction,
     PaymentOrder,
+    Purpose,
     Transfer,
     check_account,
+    cycle_payment_reference,
     pay_in_reference,
 )
 from clearing.use_cases.cycles import (
@@ -60,52 +65,76 @@ def record_pay_in(
     bank's value date (today when not given); when the last one is in, pay-outs are released
     and the ledger posted, in this transaction."""
     principal.require(Role.OPERATOR)
-    check_currency(currency)
     reference = check_text(bank_reference, "bank_reference")
     credited = check_value_date(value_date, utc_now().date())
     with uow:
         cycle = locked_cycle(uow, cycle_id)
-        require_cycle_status(cycle, {CycleStatus.APPROVED, CycleStatus.SETTLING}, "pay into")
         position = _own_position(uow, principal, cycle, participant_id)
-        if currency != position.currency:
-            raise InvalidInput(
-                f"{position.jurisdiction} settles in {position.currency}", field="currency"
-            )
+        check_currency(currency)
         minor = parse_amount(amount, currency)
-        received = uow.cycles.received(cycle.id).get(participant_id, 0)
-        still_due = due_pay_in(position) - received
-        if still_due <= 0:
-            raise Conflict(
-                f"{participant_id} owes nothing more in cycle {cycle.id}", field="participant_id"
-            )
-        if minor > still_due:
-            raise InvalidInput(
-                f"exceeds the {format_amount(still_due, currency)} {currency} still due",
-                field="amount",
-            )
-        if uow.cycles.bank_reference_used(cycle.id, position.jurisdiction, reference):
-            raise Conflict(
-                f"bank reference {reference} was recorded already", field="bank_reference"
-            )
-        pay_in = PayIn(
-            f"pay_{secrets.token_hex(8)}",
-            cycle.id,
-            participant_id,
-            position.jurisdiction,
-            currency,
-            minor,
-            reference,
-            principal.id,
-            value_date=credited,
-            recorded_at=utc_now(),
-        )
-        uow.cycles.add_pay_ins([pay_in])
-        post(uow, [ledger.pay_in_entry(pay_in, pay_in.recorded_at or utc_now())])
-        changed = save_and_settle_when_paid(
-            uow, replace(cycle, status=CycleStatus.SETTLING), principal
-        )
+        changed = take_pay_in(uow, principal, cycle, position, currency, minor, reference, credited)
         uow.commit()
     return changed
+
+
+#: The statuses in which a cycle waits for its pay-ins.
+AWAITING_PAY_INS = frozenset({CycleStatus.APPROVED, CycleStatus.SETTLING})
+
+
+def take_pay_in(
+    uow: UnitOfWork,
+    principal: Principal,
+    cycle: Cycle,
+    position: Position,
+    currency: str,
+    minor: int,
+    bank_reference: str,
+    value_date: date,
+    *,
+    from_suspense: bool = False,
+) -> Cycle:
+    """Record ``minor`` units received from ``position``'s participant for the (locked)
+    cycle, in the caller's transaction; when the last pay-in is in, the cycle settles. Every
+    check comes before anything is written: a refusal leaves the transaction as it was."""
+    require_cycle_status(cycle, AWAITING_PAY_INS, "pay into")
+    participant_id = position.participant_id
+    if currency != position.currency:
+        raise InvalidInput(
+            f"{position.jurisdiction} settles in {position.currency}, not {currency}",
+            field="currency",
+        )
+    received = uow.cycles.received(cycle.id).get(participant_id, 0)
+    still_due = due_pay_in(position) - received
+    if still_due <= 0:
+        raise Conflict(
+            f"{participant_id} owes nothing more in cycle {cycle.id}", field="participant_id"
+        )
+    if minor > still_due:
+        raise InvalidInput(
+            f"exceeds the {format_amount(still_due, currency)} {currency} {participant_id} "
+            f"still owes in cycle {cycle.id}",
+            field="amount",
+        )
+    if uow.cycles.bank_reference_used(cycle.id, position.jurisdiction, bank_reference):
+        raise Conflict(
+            f"bank reference {bank_reference} was recorded already", field="bank_reference"
+        )
+    pay_in = PayIn(
+        f"pay_{secrets.token_hex(8)}",
+        cycle.id,
+        participant_id,
+        position.jurisdiction,
+        currency,
+        minor,
+        bank_reference,
+        principal.id,
+        value_date=value_date,
+        recorded_at=utc_now(),
+    )
+    uow.cycles.add_pay_ins([pay_in])
+    recorded_at = pay_in.recorded_at or utc_now()
+    post(uow, [ledger.pay_in_entry(pay_in, recorded_at, from_suspense=from_suspense)])
+    return save_and_settle_when_paid(uow, replace(cycle, status=CycleStatus.SETTLING), principal)
 
 
 def check_value_date(value_date: date | None, today: date) -> date:
@@ -236,6 +265,8 @@ class PositionView:
     refunded: int
     #: The ISO 11649 reference the participant quotes when it pays in (None: nothing is due).
     payment_reference: str | None = None
+    #: The bank's entry reference of the debit that confirmed the pay-out (None: not yet).
+    pay_out_confirmed_by: str | None = None
 
     @property
     def outstanding(self) -> int:
@@ -255,6 +286,7 @@ def cycle_positions(uow: UnitOfWork, principal: Principal, cycle_id: str) -> lis
         refunds: dict[str, int] = {}
         for refund in uow.cycles.refunds(cycle.id):
             refunds[refund.participant_id] = refunds.get(refund.participant_id, 0) + refund.amount
+        confirmed = confirmations(uow.bank.matched([cycle.id]))
     return [
         PositionView(
             p,
@@ -262,6 +294,7 @@ def cycle_positions(uow: UnitOfWork, principal: Principal, cycle_id: str) -> lis
             pay_ins.get(p.participant_id, 0),
             refunds.get(p.participant_id, 0),
             pay_in_reference(cycle.number, cycle.id, p.participant_id) if due_pay_in(p) else None,
+            confirmed.get((p.participant_id, Purpose.PAY_OUT)),
         )
         for p in positions
         if principal.sees_participant(p.participant_id, p.jurisdiction)
@@ -320,13 +353,17 @@ def participant_statement(
 def payment_instructions(
     uow: UnitOfWork, principal: Principal, cycle_id: str, entity: str | None = None
 ) -> list[Instruction]:
-    """Pay-ins expected, pay-outs to release and refunds to make, per entity."""
+    """Pay-ins expected with the reference each payer quotes, and once the cycle has settled,
+    the pay-outs it releases; the refunds it owes; per entity (DESIGN §5: no pay-out before
+    the money is there)."""
     principal.require(Role.OPERATOR, Role.AUDITOR)
     own = principal.scope.entity
     if own is not None:
         if entity not in (None, own):
             raise NotFound(f"no instructions of {entity} for the caller")
         entity = own
+    cycle = visible_cycle(uow, principal, cycle_id)
+    released = cycle.status is CycleStatus.SETTLED
     views = cycle_positions(uow, principal, cycle_id)
     refunds = cycle_refunds(uow, principal, cycle_id)
     with uow:
@@ -356,10 +393,14 @@ def payment_instructions(
             "pay_in" if view.position.net < 0 else "pay_out",
             view.position.currency,
             abs(view.position.net),
-            view.payment_reference or f"{cycle_id}/{view.position.participant_id}",
+            view.payment_reference
+            or cycle_payment_reference(
+                cycle.number, cycle.id, view.position.participant_id, Purpose.PAY_OUT
+            ),
         )
         for view in views
-        if view.position.net != 0 and entity in (None, view.position.jurisdiction)
+        if (view.position.net < 0 or (view.position.net > 0 and released))
+        and entity in (None, view.position.jurisdiction)
     ]
     instructions += [
         instruction(
@@ -368,7 +409,7 @@ def payment_instructions(
             "refund",
             r.currency,
             r.amount,
-            f"{cycle_id}/{r.participant_id}/refund",
+            cycle_payment_reference(cycle.number, cycle.id, r.participant_id, Purpose.REFUND),
         )
         for r in refunds
         if entity in (None, r.entity)
@@ -404,15 +445,18 @@ def payment_order(
         if payer is None:
             raise NotFound(f"no entity {entity}", field="entity")
         owed = [
-            (p.participant_id, p.currency, p.net, "pay_out", f"{cycle.id}/{p.participant_id}")
+            (p.participant_id, p.currency, p.net, Purpose.PAY_OUT, cycle)
             for p in uow.cycles.positions(cycle.id)
             if p.jurisdiction == entity and p.net > 0
         ]
-        for chained in superseded_chain(uow, cycle):
+        for chained_id in superseded_chain(uow, cycle):
+            chained = uow.cycles.get(chained_id)
+            assert chained is not None, "a superseded cycle is stored"
             owed += [
-                (r.participant_id, r.currency, r.amount, "refund", f"R{chained}/{r.participant_id}")
-                for r in uow.cycles.refunds(chained)
-                if r.entity == entity
+                (participant_id, currency, amount, Purpose.REFUND, chained)
+                for (participant_id, currency), amount in _refunded(
+                    uow.cycles.refunds(chained_id), entity
+                ).items()
             ]
         payees = uow.participants.get_many(participant for participant, *_ in owed)
     debtor = Debtor(entity, payer.name, payer.account or "", payer.bank_code or "")
@@ -441,12 +485,22 @@ def payment_order(
             payees[participant_id].bank_code or "",
             currency,
             amount,
-            reference,
-            purpose,
+            cycle_payment_reference(paid.number, paid.id, participant_id, purpose),
+            purpose.value,
         )
-        for participant_id, currency, amount, purpose, reference in owed
+        for participant_id, currency, amount, purpose, paid in owed
     )
     return PaymentOrder(cycle.id, debtor, transfers, cycle.settled_at.date())
+
+
+def _refunded(refunds: Iterable[Refund], entity: str) -> dict[tuple[str, str], int]:
+    """What a cycle refunds to each of ``entity``'s participants, ``(participant, currency)``
+    to minor units: one transfer each."""
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for refund in refunds:
+        if refund.entity == entity:
+            totals[(refund.participant_id, refund.currency)] += refund.amount
+    return dict(totals)
 
 
 def _usable_account(participant: Participant | None) -> str | None:

@@ -4,12 +4,13 @@ the counts: the semantics of their SQL namesakes in :mod:`clearing.adapters.pers
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from clearing.domain.access import ApiKey, Principal, Role
+from clearing.domain.bank import BankEntry, Reconciliation
 from clearing.domain.compliance import Rule
 from clearing.domain.errors import Conflict
 from clearing.domain.idempotency import StoredAnswer
@@ -405,3 +406,57 @@ class FakeStats(Repository):
 
     def invoices_by_status(self) -> dict[str, int]:
         return dict(Counter(i.status.value for i in self._read.invoices.values()))
+
+
+class FakeBankEntries(Repository):
+    """Imported bank statement lines, unique per (entity, entry reference)."""
+
+    def add(self, entries: Sequence[BankEntry]) -> None:
+        tables = self._write
+        for entry in entries:
+            refuse_unless(entry.id not in tables.bank_entries, "bank_entries primary key")
+            refuse_unless(entry.entity in tables.entities, "bank_entries -> entities")
+            refuse_unless(entry.line.amount > 0, "bank_entries.amount_positive")
+            refuse_unless(
+                not self.known(entry.entity, [entry.line.entry_reference]),
+                "bank_entries (entity, entry_reference) unique",
+            )
+            tables.bank_entries[entry.id] = entry
+
+    def known(self, entity: str, references: Iterable[str]) -> set[str]:
+        wanted = set(references)
+        return {
+            e.line.entry_reference
+            for e in self._read.bank_entries.values()
+            if e.entity == entity and e.line.entry_reference in wanted
+        }
+
+    def get(self, entry_id: str, *, for_update: bool = False) -> BankEntry | None:
+        return self._read.bank_entries.get(entry_id)
+
+    def save(self, entry: BankEntry) -> None:
+        tables = self._write
+        refuse_unless(entry.id in tables.bank_entries, "bank entry stored before it is saved")
+        tables.bank_entries[entry.id] = entry
+
+    def matched(self, cycle_ids: Collection[str]) -> list[BankEntry]:
+        return sorted(
+            (e for e in self._read.bank_entries.values() if e.cycle_id in cycle_ids),
+            key=lambda e: (e.imported_at, e.id),
+        )
+
+    def list(
+        self,
+        entity: str | None,
+        statuses: Collection[Reconciliation] | None,
+        after: str | None,
+        limit: int,
+    ) -> list[BankEntry]:
+        found = [
+            e
+            for entry_id, e in sorted(self._read.bank_entries.items())
+            if (entity is None or e.entity == entity)
+            and (statuses is None or e.status in statuses)
+            and (after is None or entry_id > after)
+        ]
+        return found[:limit]

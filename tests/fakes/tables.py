@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from clearing.domain.access import Principal
+from clearing.domain.bank import BankEntry
 from clearing.domain.compliance import Rule
 from clearing.domain.cycles import Approval, Cycle, PayIn, Refund
 from clearing.domain.idempotency import StoredAnswer
@@ -85,6 +86,7 @@ class Tables:
     pay_ins: dict[str, tuple[int, PayIn]] = field(default_factory=dict)  # (when recorded, pay-in)
     refunds: list[Refund] = field(default_factory=list)
     journal: dict[int, JournalRow] = field(default_factory=dict)
+    bank_entries: dict[str, BankEntry] = field(default_factory=dict)
     head: tuple[int, str] = (0, GENESIS_HASH)
 
     def copy(self) -> Tables:

@@ -9,6 +9,7 @@ from clearing.domain.errors import Conflict
 from tests.fakes.cycles import FakeCycles
 from tests.fakes.repositories import (
     FakeApiKeys,
+    FakeBankEntries,
     FakeEntities,
     FakeIdempotencyRecords,
     FakeInvoices,
@@ -37,6 +38,7 @@ class FakeUnitOfWork:
         self.idempotency = FakeIdempotencyRecords(self)
         self.cycles = FakeCycles(self)
         self.ledger = FakeLedger(self)
+        self.bank = FakeBankEntries(self)
         self.stats = FakeStats(self)
 
     def __enter__(self) -> Self:

@@ -359,6 +359,46 @@ class RefundRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class BankEntryRow(Base):
+    """A line of an entity's bank statement as imported, and what it was matched to. The
+    bank's entry reference is unique per entity: a re-imported line is recognised."""
+
+    __tablename__ = "bank_entries"
+    __table_args__ = (
+        UniqueConstraint("entity", "entry_reference"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("direction IN ('credit', 'debit')", name="direction_known"),
+        CheckConstraint(
+            "status IN ('matched', 'suspense', 'assigned', 'returned', 'confirmed', 'unmatched')",
+            name="status_known",
+        ),
+        _currency_check("currency"),
+        Index("ix_bank_entries_entity_status", "entity", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entity: Mapped[str] = mapped_column(ForeignKey("entities.code"))
+    entry_reference: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(6))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
+    value_date: Mapped[date] = mapped_column(Date)
+    booking_date: Mapped[date | None] = mapped_column(Date)
+    remittance: Mapped[str] = mapped_column(String(800))
+    end_to_end_id: Mapped[str] = mapped_column(String(35))
+    counterparty_name: Mapped[str] = mapped_column(String(140))
+    counterparty_account: Mapped[str] = mapped_column(String(34))
+    status: Mapped[str] = mapped_column(String(12))
+    cycle_id: Mapped[str | None] = mapped_column(ForeignKey("cycles.id"), index=True)
+    participant_id: Mapped[str | None] = mapped_column(String(64))
+    purpose: Mapped[str | None] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text)
+    imported_by: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 # --- the ledger (append-only: triggers from migration 0002 refuse UPDATE, DELETE, TRUNCATE) ---
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from clearing.adapters.persistence.bank import BankEntryRepository
 from clearing.adapters.persistence.cycles import CycleRepository
 from clearing.adapters.persistence.database import (
     alembic_config,
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
             self.idempotency = IdempotencyRepository(self.session)
             self.cycles = CycleRepository(self.session)
             self.ledger = LedgerRepository(self.session)
+            self.bank = BankEntryRepository(self.session)
             self.stats = StatsRepository(self.session)
         return self
 

@@ -3,6 +3,7 @@
 from clearing.domain.ledger.journal import (
     GENESIS_HASH,
     SETTLEMENT_ACCOUNT,
+    SUSPENSE_ACCOUNT,
     ChainedEntry,
     JournalEntry,
     Posting,
@@ -22,6 +23,8 @@ from clearing.domain.ledger.postings import (
     pay_in_entry,
     refund_entry,
     replay_cycle,
+    suspense_entry,
+    suspense_return_entry,
 )
 from clearing.domain.ledger.verification import (
     Problem,
@@ -36,6 +39,7 @@ from clearing.domain.ledger.verification import (
 __all__ = [
     "GENESIS_HASH",
     "SETTLEMENT_ACCOUNT",
+    "SUSPENSE_ACCOUNT",
     "ChainedEntry",
     "JournalEntry",
     "Posting",
@@ -58,6 +62,8 @@ __all__ = [
     "refund_entry",
     "replay_cycle",
     "stored_document",
+    "suspense_entry",
+    "suspense_return_entry",
     "verify_chain",
     "verify_journal",
 ]

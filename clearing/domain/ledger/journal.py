@@ -23,8 +23,11 @@ from clearing.domain.money import format_amount, parse_signed_amount
 
 GENESIS_HASH = "0" * 64
 SETTLEMENT_ACCOUNT = "settlement"
+#: Money the bank credited that matched no due pay-in: owed to whoever sent it until an
+#: operator assigns it to a pay-in or returns it.
+SUSPENSE_ACCOUNT = "suspense"
 
-_ACCOUNT = re.compile(r"settlement|participant:[^\s]+|mirror:[A-Z]{2,8}")
+_ACCOUNT = re.compile(r"settlement|suspense|participant:[^\s]+|mirror:[A-Z]{2,8}")
 
 
 def participant_account(participant_id: str) -> str:

@@ -12,6 +12,11 @@ For a settled cycle each entity's book moves like this (amounts in its currency)
 * ``pay_out``, one entry per payee as the cycle settles: it credits ``settlement`` and debits the
   exporter.
 
+A bank credit that matches no due pay-in is journaled as it is imported (``suspense``: it debits
+``settlement`` and credits ``suspense``, owed to whoever sent it, in no cycle). An operator then
+assigns it, a pay-in that debits ``suspense`` instead of ``settlement``, or returns it
+(``suspense_return``: it debits ``suspense`` and credits ``settlement``).
+
 Each money entry names its participant, bank reference or reason, value date and who recorded
 it when. After a cycle settles, over it and the cycles it superseded, every participant's
 movement is zero, ``settlement`` paid out what it received, and the mirror accounts sum to
@@ -30,10 +35,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from clearing.domain.bank import StatementLine
 from clearing.domain.collector import collection_paused
 from clearing.domain.cycles import PayIn, Refund
 from clearing.domain.ledger.journal import (
     SETTLEMENT_ACCOUNT,
+    SUSPENSE_ACCOUNT,
     JournalEntry,
     Posting,
     mirror_account,
@@ -149,8 +156,11 @@ def cycle_entries(
     return entries
 
 
-def pay_in_entry(pay_in: PayIn, recorded_at: datetime) -> JournalEntry:
-    """A pay-in as it is recorded: the bank credited the entity's settlement account."""
+def pay_in_entry(
+    pay_in: PayIn, recorded_at: datetime, *, from_suspense: bool = False
+) -> JournalEntry:
+    """A pay-in as it is recorded: the bank credited the entity's settlement account (or, for
+    a credit assigned from suspense, the money moves from ``suspense`` to the participant)."""
     return _money_entry(
         pay_in.entity,
         pay_in.currency,
@@ -164,7 +174,52 @@ def pay_in_entry(pay_in: PayIn, recorded_at: datetime) -> JournalEntry:
             "recorded_by": pay_in.recorded_by,
             "recorded_at": recorded_at.isoformat(),
         },
+        SUSPENSE_ACCOUNT if from_suspense else SETTLEMENT_ACCOUNT,
     )
+
+
+def suspense_entry(
+    entity: str, line: StatementLine, reason: str, recorded_by: str, recorded_at: datetime
+) -> JournalEntry:
+    """A bank credit that matched no due pay-in, as it is imported: the money is in the
+    settlement account, owed to whoever sent it."""
+    return JournalEntry(
+        entity=entity,
+        kind="suspense",
+        postings=(
+            Posting(SETTLEMENT_ACCOUNT, line.currency, line.amount),
+            Posting(SUSPENSE_ACCOUNT, line.currency, -line.amount),
+        ),
+        details={**_line_details(line), "reason": reason, **_who(recorded_by, recorded_at)},
+    )
+
+
+def suspense_return_entry(
+    entity: str, line: StatementLine, reason: str, recorded_by: str, recorded_at: datetime
+) -> JournalEntry:
+    """A suspense credit sent back to its payer."""
+    return JournalEntry(
+        entity=entity,
+        kind="suspense_return",
+        postings=(
+            Posting(SUSPENSE_ACCOUNT, line.currency, line.amount),
+            Posting(SETTLEMENT_ACCOUNT, line.currency, -line.amount),
+        ),
+        details={**_line_details(line), "reason": reason, **_who(recorded_by, recorded_at)},
+    )
+
+
+def _line_details(line: StatementLine) -> dict[str, Any]:
+    return {
+        "bank_reference": line.entry_reference,
+        "value_date": line.value_date.isoformat(),
+        "remittance": line.remittance,
+        "counterparty": line.counterparty_name,
+    }
+
+
+def _who(recorded_by: str, recorded_at: datetime) -> dict[str, str]:
+    return {"recorded_by": recorded_by, "recorded_at": recorded_at.isoformat()}
 
 
 def refund_entry(refund: Refund, recorded_by: str, recorded_at: datetime) -> JournalEntry:
@@ -176,11 +231,7 @@ def refund_entry(refund: Refund, recorded_by: str, recorded_at: datetime) -> Jou
         "refund",
         refund.participant_id,
         -refund.amount,
-        {
-            "reason": refund.reason,
-            "recorded_by": recorded_by,
-            "recorded_at": recorded_at.isoformat(),
-        },
+        {"reason": refund.reason, **_who(recorded_by, recorded_at)},
     )
 
 
@@ -192,14 +243,15 @@ def _money_entry(
     participant_id: str,
     received: int,
     details: dict[str, Any],
+    account: str = SETTLEMENT_ACCOUNT,
 ) -> JournalEntry:
-    """Money between the settlement account and a participant: ``received`` minor units in
-    (negative: paid out)."""
+    """Money between ``account`` (the settlement account unless said) and a participant:
+    ``received`` minor units in (negative: paid out)."""
     return JournalEntry(
         entity=entity,
         kind=kind,
         postings=(
-            Posting(SETTLEMENT_ACCOUNT, currency, received),
+            Posting(account, currency, received),
             Posting(participant_account(participant_id), currency, -received),
         ),
         cycle_id=cycle_id,

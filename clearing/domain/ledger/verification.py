@@ -12,6 +12,8 @@ from clearing.domain.canonical import canonical_json, sha256_hex
 from clearing.domain.errors import InvalidInput, LedgerError
 from clearing.domain.ledger.journal import (
     GENESIS_HASH,
+    SETTLEMENT_ACCOUNT,
+    SUSPENSE_ACCOUNT,
     ChainedEntry,
     balances,
     entry_from_document,
@@ -118,16 +120,25 @@ def cycle_closure_problems(entries: Sequence[ChainedEntry]) -> list[Problem]:
 
 def closure_problems(movement: Mapping[tuple[str, str], int], cycle_id: str) -> list[Problem]:
     """What a settled cycle (with the cycles it superseded) left open, from the sum of its
-    postings per ``(entity, account)``: a participant or settlement account that moved, or an
-    entity whose mirror accounts do not sum to zero."""
+    postings per ``(entity, account)``: a participant account that moved, money at the bank
+    (``settlement``, with what it took from ``suspense`` as pay-ins) that did not go out as it
+    came in, or an entity whose mirror accounts do not sum to zero."""
     problems: list[Problem] = []
     mirrors: dict[str, int] = defaultdict(int)
+    at_bank: dict[str, int] = defaultdict(int)
     for (entity, account), amount in sorted(movement.items()):
         if account.startswith("mirror:"):
             mirrors[entity] += amount
+        elif account in (SETTLEMENT_ACCOUNT, SUSPENSE_ACCOUNT):
+            at_bank[entity] += amount
         elif amount != 0:
             problems.append(
                 Problem(f"{entity} {account} moved {amount} minor units", cycle_id=cycle_id)
+            )
+    for entity, amount in sorted(at_bank.items()):
+        if amount != 0:
+            problems.append(
+                Problem(f"{entity} settlement moved {amount} minor units", cycle_id=cycle_id)
             )
     for entity, amount in sorted(mirrors.items()):
         if amount != 0:
