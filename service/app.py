@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearing import __version__
 from clearing.use_cases.ports import UnitOfWorkFactory
 from service import errors, observability, pages
-from service.routes import cycles, invoices, keys, ledger, participants
+from service.routes import bank, cycles, invoices, keys, ledger, participants
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -52,6 +52,7 @@ def create_app(uows: UnitOfWorkFactory | None = None) -> FastAPI:
     app.include_router(cycles.router)
     app.include_router(ledger.router)
     app.include_router(keys.router)
+    app.include_router(bank.router)
     pages.install(app)
 
     @app.get("/healthz", tags=["health"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
@@ -213,6 +213,64 @@ class PayInOut(BaseModel):
     carried_from: str | None = Field(description="The superseded cycle it was carried from.")
 
 
+class BankEntryOut(BaseModel):
+    """A line of the entity's bank statement as imported, and what it was matched to."""
+
+    id: str
+    entity: str
+    entry_reference: str = Field(description="The bank's own reference for the entry.")
+    direction: Literal["credit", "debit"]
+    currency: str
+    amount: Amount
+    value_date: str = Field(description="YYYY-MM-DD")
+    remittance: str = Field(description="The payer's reference or text, as the bank gave it.")
+    end_to_end_id: str
+    counterparty_name: str
+    status: Literal["matched", "suspense", "assigned", "returned", "confirmed", "unmatched"]
+    cycle_id: str | None
+    participant_id: str | None
+    purpose: Literal["pay_in", "pay_out", "refund"] | None
+    note: str = Field(description="Why it matched nothing, or why it was returned.")
+    imported_by: str
+    imported_at: Timestamp
+    resolved_by: str | None
+    resolved_at: Timestamp | None
+
+
+class ImportedLineOut(BaseModel):
+    entry_reference: str
+    status: Literal[
+        "matched", "suspense", "assigned", "returned", "confirmed", "unmatched", "duplicate"
+    ]
+    id: str | None = Field(description="The stored entry; null for a duplicate.")
+    cycle_id: str | None
+    participant_id: str | None
+    note: str
+
+
+class BankImportOut(BaseModel):
+    """What a statement import did, line by line."""
+
+    entries: int = Field(description="Booked lines read from the statement.")
+    matched: int = Field(description="Credits recorded as pay-ins and debits confirmed.")
+    unmatched: int = Field(description="Credits sent to suspense and debits not explained.")
+    duplicates: int = Field(description="Lines imported before: nothing recorded again.")
+    pending: int = Field(description="Entries not yet booked, left for a later statement.")
+    lines: list[ImportedLineOut]
+
+
+class StatementFingerprint(BaseModel):
+    """What makes two statement uploads the same request (for ``Idempotency-Key``)."""
+
+    media_type: str
+    sha256: str
+
+
+class AssignIn(Strict):
+    cycle_id: StrictStr = Field(min_length=1, max_length=40)
+    participant_id: StrictStr = Field(min_length=1, max_length=64)
+
+
 class KeyOut(BaseModel):
     """An API key without its secret: whose it is and whether it still authenticates."""
 
@@ -276,6 +334,11 @@ class PositionOut(BaseModel):
     payment_reference: str | None = Field(
         description="ISO 11649 reference (RF…) to quote when paying in; null when nothing is due.",
         examples=["RF21C12P9VU1OBCEF"],
+    )
+    pay_out_confirmed_by: str | None = Field(
+        default=None,
+        description="The bank's entry reference of the statement debit that confirmed the "
+        "pay-out; null until one is imported.",
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from clearing.domain.access import ApiKey
+from clearing.domain.bank import BankEntry
 from clearing.domain.cycles import Cycle, PayIn, Refund
 from clearing.domain.invoices import Invoice, InvoiceEvent
 from clearing.domain.money import format_amount
@@ -49,6 +50,31 @@ def pay_in_json(pay_in: PayIn) -> dict[str, Any]:
         "recorded_by": pay_in.recorded_by,
         "recorded_at": pay_in.recorded_at.isoformat() if pay_in.recorded_at else None,
         "carried_from": pay_in.carried_from,
+    }
+
+
+def bank_entry_json(entry: BankEntry) -> dict[str, Any]:
+    line = entry.line
+    return {
+        "id": entry.id,
+        "entity": entry.entity,
+        "entry_reference": line.entry_reference,
+        "direction": line.direction.value,
+        "currency": line.currency,
+        "amount": format_amount(line.amount, line.currency),
+        "value_date": line.value_date.isoformat(),
+        "remittance": line.remittance,
+        "end_to_end_id": line.end_to_end_id,
+        "counterparty_name": line.counterparty_name,
+        "status": entry.status.value,
+        "cycle_id": entry.cycle_id,
+        "participant_id": entry.participant_id,
+        "purpose": entry.purpose.value if entry.purpose else None,
+        "note": entry.note,
+        "imported_by": entry.imported_by,
+        "imported_at": entry.imported_at.isoformat(),
+        "resolved_by": entry.resolved_by,
+        "resolved_at": entry.resolved_at.isoformat() if entry.resolved_at else None,
     }
 
 
@@ -177,6 +203,7 @@ def position_json(view: PositionView) -> dict[str, Any]:
         "refunded": format_amount(view.refunded, p.currency),
         "outstanding_pay_in": format_amount(view.outstanding, p.currency),
         "payment_reference": view.payment_reference,
+        "pay_out_confirmed_by": view.pay_out_confirmed_by,
     }
 
 

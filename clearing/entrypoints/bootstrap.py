@@ -2,12 +2,16 @@
 
 The command line, the demo and the HTTP service all get their units of work here, on the
 database named by ``DATABASE_URL`` (an SQLite file in the working directory when unset), and
-the HTTP service gets the file formats it offers for download here too.
+the HTTP service gets the file formats it offers for download, and the statements it reads,
+here too.
 """
 
 from __future__ import annotations
 
-from clearing.adapters.files.payments import instructions_csv
+from datetime import UTC, datetime
+
+from clearing.adapters.files.bank_statements import read_camt, read_statement_csv
+from clearing.adapters.files.payments import instructions_csv, pain_001, transfers_csv
 from clearing.adapters.persistence.database import (
     DatabaseUnavailable,
     NullPool,
@@ -19,12 +23,18 @@ from clearing.adapters.persistence.database import (
     upgrade,
 )
 from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.domain.errors import InvalidInput
+from clearing.domain.payments import PaymentOrder
 from clearing.use_cases.ports import UnitOfWorkFactory
 
 __all__ = [
     "DatabaseUnavailable",
+    "check_payment_format",
     "create_database_if_missing",
     "instructions_csv",
+    "payment_file",
+    "read_camt",
+    "read_statement_csv",
     "ready_unit_of_work_factory",
     "unit_of_work_factory",
     "upgrade_database",
@@ -56,3 +66,24 @@ def upgrade_database(url: str | None = None) -> str:
     """Apply the migrations (idempotent); returns the database's URL without its password."""
     upgrade(url)
     return display_url(database_url(url))
+
+
+#: The payment file formats, and the media type of each.
+PAYMENT_FORMATS = {"pain001": "application/xml", "csv": "text/csv"}
+
+
+def check_payment_format(file_format: str) -> str:
+    if file_format not in PAYMENT_FORMATS:
+        raise InvalidInput(
+            f"{file_format!r} is not a payment file format; use pain001 or csv", field="format"
+        )
+    return file_format
+
+
+def payment_file(order: PaymentOrder, file_format: str) -> str:
+    """A payment order as ISO 20022 ``pain001`` (pain.001.001.09) or ``csv``; the order holds
+    at least one transfer."""
+    if check_payment_format(file_format) == "csv":
+        return transfers_csv(order)
+    message_id = f"{order.cycle_id}-{order.debtor.entity}"
+    return pain_001(message_id, order, datetime.now(UTC)).decode("utf-8")

@@ -7,7 +7,6 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, TextIO
 
@@ -32,6 +31,7 @@ from clearing.domain.errors import ClearingError, Conflict, InvalidInput
 from clearing.domain.netting import NettingResult, net
 from clearing.domain.obligations import Policy
 from clearing.entrypoints.cli_admin import entities_app, keys_app, rules_app
+from clearing.entrypoints.cli_bank import bank_app
 from clearing.entrypoints.cli_support import (
     EXIT_BAD_INPUT,
     EXIT_NOT_NOW,
@@ -60,6 +60,7 @@ db_app = typer.Typer(
     "server cannot be reached."
 )
 app.add_typer(audit_app, name="audit", no_args_is_help=True)
+app.add_typer(bank_app, name="bank", no_args_is_help=True)
 app.add_typer(db_app, name="db", no_args_is_help=True)
 app.add_typer(entities_app, name="entities", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", no_args_is_help=True)
@@ -410,21 +411,15 @@ def payment_file(
 ) -> str | None:
     """The entity's payment order for the cycle as ``pain001`` or ``csv``; ``None`` when it
     has nothing to pay. The command acts as the entity's operator."""
-    from clearing.adapters.files import payments
+    from clearing.entrypoints import bootstrap
     from clearing.use_cases import settlement
 
-    if file_format not in ("pain001", "csv"):
-        raise InvalidInput(
-            f"{file_format!r} is not a payment file format; use pain001 or csv", field="format"
-        )
+    bootstrap.check_payment_format(file_format)
     operator = Principal(f"cli:{entity}", Role.OPERATOR, entity)
     order = settlement.payment_order(uows(), operator, cycle_id, entity)
     if not order.transfers:
         return None
-    if file_format == "csv":
-        return payments.transfers_csv(order)
-    document = payments.pain_001(f"{cycle_id}-{entity}", order, datetime.now(UTC))
-    return document.decode("utf-8")
+    return bootstrap.payment_file(order, file_format)
 
 
 def main() -> None:

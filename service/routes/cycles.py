@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
+from clearing.domain.errors import InvalidInput
 from clearing.entrypoints import bootstrap
 from clearing.use_cases import cycles, settlement
 from clearing.use_cases.validation import MAX_CYCLE_NUMBER, MAX_PAGE
@@ -212,4 +213,44 @@ def instructions_csv(
         bootstrap.instructions_csv(rows),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{cycle_id}.csv"'},
+    )
+
+
+@router.get(
+    "/{cycle_id}/payments",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/xml": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            }
+        },
+        204: {"description": "Nothing to pay: no file."},
+    },
+)
+def payment_file(
+    cycle_id: str,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    entity: str | None = None,
+    file_format: Annotated[str, Query(alias="format")] = "pain001",
+) -> Response:
+    """The credit transfers the entity's bank makes for a settled cycle (its pay-outs and the
+    refunds due), as ISO 20022 pain.001.001.09 or CSV: 409 for a cycle not settled, 204 when
+    there is nothing to pay. An operator's own entity; an auditor names one."""
+    bootstrap.check_payment_format(file_format)
+    payer = entity or principal.scope.entity
+    if payer is None:
+        raise InvalidInput("name the entity whose payments to write", field="entity")
+    order = settlement.payment_order(uow, principal, cycle_id, payer)
+    if not order.transfers:
+        return Response(status_code=204)
+    suffix = "xml" if file_format == "pain001" else "csv"
+    return Response(
+        bootstrap.payment_file(order, file_format),
+        media_type=bootstrap.PAYMENT_FORMATS[file_format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{cycle_id}-{payer}-payments.{suffix}"'
+        },
     )

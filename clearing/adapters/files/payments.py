@@ -102,7 +102,8 @@ def pain_001(message_id: str, order: PaymentOrder, created_at: datetime) -> byte
             _element(_element(item, "Cdtr"), "Nm", _max(creditor_name, _MAX140))
             _account(_element(item, "CdtrAcct"), transfer.bank_account)
             remittance = _element(item, "RmtInf")
-            _element(remittance, "Ustrd", _max(f"{transfer.purpose} {transfer.reference}", _MAX140))
+            remark = f"{transfer.purpose} {transfer.reference} {transfer.participant_id}"
+            _element(remittance, "Ustrd", _max(remark, _MAX140))
     encoded: bytes = ElementTree.tostring(document, encoding="utf-8", xml_declaration=True)
     return encoded
 
