@@ -229,12 +229,16 @@ class BankEntryOut(BaseModel):
     status: Literal["matched", "suspense", "assigned", "returned", "confirmed", "unmatched"]
     cycle_id: str | None
     participant_id: str | None
-    purpose: Literal["pay_in", "pay_out", "refund"] | None
+    purpose: Literal["pay_in", "pay_out", "refund", "return"] | None
     note: str = Field(description="Why it matched nothing, or why it was returned.")
     imported_by: str
     imported_at: Timestamp
     resolved_by: str | None
     resolved_at: Timestamp | None
+    return_reference: str | None = Field(
+        description="For a returned credit: the RF reference its return transfer quotes, which "
+        "confirms it when the bank's debit comes back on a statement."
+    )
 
 
 class ImportedLineOut(BaseModel):

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from clearing.domain.access import ApiKey
-from clearing.domain.bank import BankEntry
+from clearing.domain.bank import BankEntry, Reconciliation
 from clearing.domain.cycles import Cycle, PayIn, Refund
 from clearing.domain.invoices import Invoice, InvoiceEvent
 from clearing.domain.money import format_amount
 from clearing.domain.netting import Settlement
 from clearing.domain.parties import Participant, ParticipantVersion
+from clearing.domain.payments import return_reference
 from clearing.use_cases.settlement import PositionView
 
 
@@ -75,6 +76,9 @@ def bank_entry_json(entry: BankEntry) -> dict[str, Any]:
         "imported_at": entry.imported_at.isoformat(),
         "resolved_by": entry.resolved_by,
         "resolved_at": entry.resolved_at.isoformat() if entry.resolved_at else None,
+        "return_reference": (
+            return_reference(entry.id) if entry.status is Reconciliation.RETURNED else None
+        ),
     }
 
 

@@ -31,7 +31,9 @@ class Reconciliation(enum.StrEnum):
     ASSIGNED = "assigned"  # a suspense credit an operator recorded as a pay-in
     RETURNED = "returned"  # a suspense credit an operator sent back to its payer
     CONFIRMED = "confirmed"  # a debit that is a released pay-out or refund
-    UNMATCHED = "unmatched"  # a debit that is none of the cycles' payments
+    #: A debit that is none of the cycles' payments, or a credit already recorded by hand
+    #: under its reference for another amount: a break to investigate; nothing moved.
+    UNMATCHED = "unmatched"
 
 
 #: The lines an operator still has to deal with, and the ones it has dealt with.

@@ -109,6 +109,7 @@ class Purpose(enum.StrEnum):
     PAY_IN = "pay_in"  # from a participant that owes its net
     PAY_OUT = "pay_out"  # to a participant the cycle owes
     REFUND = "refund"  # a defaulter's pay-ins (or an excess) given back
+    RETURN = "return"  # a bank credit that matched nothing, sent back to its payer
 
 
 _PURPOSE_LETTER = {Purpose.PAY_IN: "P", Purpose.PAY_OUT: "O", Purpose.REFUND: "R"}
@@ -120,18 +121,30 @@ _CYCLE_PAYMENT = re.compile(r"RF[0-9]{2}C([0-9]{1,10})([POR])[0-9A-Z]{9}")
 def cycle_payment_reference(
     cycle_number: int, cycle_id: str, participant_id: str, purpose: Purpose
 ) -> str:
-    """The ISO 11649 reference of one domestic payment of a cycle: what a payer quotes when it
-    pays in, and the end-to-end id of a pay-out or refund, which the bank's statement echoes.
-    The cycle's number, the purpose, then nine base-36 characters of a hash of the cycle and
-    the participant (the same every time it is asked for, and different for every payment of a
+    """The ISO 11649 reference of one domestic payment of a cycle, a pay-in, pay-out or
+    refund (a return has :func:`return_reference`): what a payer quotes when it pays in, and
+    the end-to-end id of a pay-out or refund, which the bank's statement echoes. The cycle's
+    number, the purpose's letter, then nine base-36 characters of a hash of the cycle and the
+    participant (the same every time it is asked for, and different for every payment of a
     cycle in practice)."""
-    seed = hashlib.sha256(f"{cycle_id}\x1f{participant_id}".encode()).digest()
-    number = int.from_bytes(seed[:8], "big")
-    digest = ""
+    seed = f"{cycle_id}\x1f{participant_id}"
+    return creditor_reference(f"C{cycle_number}{_PURPOSE_LETTER[purpose]}{_hashed(seed)}")
+
+
+def return_reference(entry_id: str) -> str:
+    """The ISO 11649 reference of the transfer that sends a suspense credit back: the letter
+    ``S`` and nine base-36 characters of a hash of the bank entry's id."""
+    return creditor_reference(f"S{_hashed(entry_id)}")
+
+
+def _hashed(text: str) -> str:
+    """Nine base-36 characters of the SHA-256 of ``text``."""
+    number = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+    digits = ""
     for _ in range(9):
         number, place = divmod(number, 36)
-        digest += _BASE36[place]
-    return creditor_reference(f"C{cycle_number}{_PURPOSE_LETTER[purpose]}{digest}")
+        digits += _BASE36[place]
+    return digits
 
 
 def pay_in_reference(cycle_number: int, cycle_id: str, participant_id: str) -> str:

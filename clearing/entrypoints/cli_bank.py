@@ -15,6 +15,7 @@ from clearing.domain.access import Principal, Role
 from clearing.domain.bank import OPEN_SUSPENSE
 from clearing.domain.errors import ClearingError, Conflict
 from clearing.domain.money import format_amount
+from clearing.domain.payments import return_reference
 from clearing.entrypoints.cli_support import EXIT_NOT_NOW, database_uows, fail
 from clearing.use_cases import bank
 from clearing.use_cases.validation import MAX_PAGE
@@ -110,4 +111,6 @@ def suspense_return(
         fail(str(error), EXIT_NOT_NOW)
     except ClearingError as error:
         fail(str(error))
-    typer.echo(f"{entry.id} returned: {reason}")
+    typer.echo(
+        f"{entry.id} returned: {reason}; the return transfer quotes {return_reference(entry.id)}"
+    )

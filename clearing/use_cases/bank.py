@@ -21,7 +21,7 @@ from clearing.domain.bank import (
     Reconciliation,
     StatementLine,
 )
-from clearing.domain.cycles import Cycle, CycleStatus, due_pay_in
+from clearing.domain.cycles import Cycle, CycleStatus, PayIn, due_pay_in
 from clearing.domain.errors import ClearingError, Conflict, InvalidInput, NotFound
 from clearing.domain.netting import Position
 from clearing.domain.payments import (
@@ -30,12 +30,15 @@ from clearing.domain.payments import (
     cycle_payment_of,
     cycle_payment_reference,
     reference_in,
+    return_reference,
 )
 from clearing.use_cases.cycles import locked_cycle, post, utc_now
 from clearing.use_cases.ports import UnitOfWork
 from clearing.use_cases.settlement import take_pay_in
 from clearing.use_cases.validation import check_limit, check_text
 
+#: How many returned credits a debit is compared with (returns are rare; all of them).
+MAX_RETURNS = 100_000
 #: Longest texts a line may carry (the bank_entries columns).
 _LIMITS = {
     "entry_reference": 40,
@@ -165,6 +168,9 @@ def _reconcile(
     )
     if line.direction is Direction.DEBIT:
         return _confirm_debit(uow, entry, matcher)
+    recorded = uow.cycles.pay_ins_by_reference(entity, line.entry_reference)
+    if recorded:
+        return _recorded_before(entry, recorded[0])
     try:
         cycle, position = matcher.payment(line, Purpose.PAY_IN)
         take_pay_in(
@@ -189,9 +195,35 @@ def _reconcile(
     )
 
 
-def _confirm_debit(uow: UnitOfWork, entry: BankEntry, matcher: _Matcher) -> BankEntry:
-    """A debit that is a pay-out of a settled cycle, or a refund, of the amount released."""
+def _recorded_before(entry: BankEntry, pay_in: PayIn) -> BankEntry:
+    """A credit an operator recorded by hand under the bank's entry reference before the
+    statement came: the same money, matched to that pay-in (recorded once). A different amount
+    under the same reference is a break to investigate, and moves nothing."""
     line = entry.line
+    if (pay_in.amount, pay_in.currency) != (line.amount, line.currency):
+        return replace(
+            entry,
+            status=Reconciliation.UNMATCHED,
+            note=f"pay-in {pay_in.id} was recorded under {line.entry_reference} for "
+            f"{pay_in.amount} minor units of {pay_in.currency}, the bank credited {line.amount}",
+        )
+    return replace(
+        entry,
+        status=Reconciliation.MATCHED,
+        cycle_id=pay_in.cycle_id,
+        participant_id=pay_in.participant_id,
+        purpose=Purpose.PAY_IN,
+        note=f"recorded before as pay-in {pay_in.id}",
+    )
+
+
+def _confirm_debit(uow: UnitOfWork, entry: BankEntry, matcher: _Matcher) -> BankEntry:
+    """A debit that is a pay-out of a settled cycle, a refund, or a suspense credit sent
+    back, of the amount released."""
+    line = entry.line
+    returned = _returned_credit(uow, entry)
+    if returned is not None:
+        return returned
     try:
         cycle, position, purpose = matcher.transfer(line)
         expected = (
@@ -226,6 +258,34 @@ def _confirm_debit(uow: UnitOfWork, entry: BankEntry, matcher: _Matcher) -> Bank
         participant_id=position.participant_id,
         purpose=purpose,
     )
+
+
+def _returned_credit(uow: UnitOfWork, entry: BankEntry) -> BankEntry | None:
+    """The debit as the return of a suspense credit, when it quotes that return's reference
+    (``None`` when it quotes none)."""
+    line = entry.line
+    quoted = {r for r in map(reference_in, line.references) if r}
+    if not quoted:
+        return None
+    sent_back = [
+        e
+        for e in uow.bank.list(entry.entity, {Reconciliation.RETURNED}, None, MAX_RETURNS)
+        if return_reference(e.id) in quoted
+    ]
+    if not sent_back:
+        return None
+    [credit] = sent_back
+    note = f"return of {credit.line.entry_reference}"
+    confirmed = uow.bank.list(entry.entity, {Reconciliation.CONFIRMED}, None, MAX_RETURNS)
+    if any(e.purpose is Purpose.RETURN and e.note == note for e in confirmed):
+        return replace(entry, status=Reconciliation.UNMATCHED, note=f"{note}: confirmed already")
+    if (credit.line.amount, credit.line.currency) != (line.amount, line.currency):
+        return replace(
+            entry,
+            status=Reconciliation.UNMATCHED,
+            note=f"{note} was {credit.line.amount} minor units of {credit.line.currency}",
+        )
+    return replace(entry, status=Reconciliation.CONFIRMED, purpose=Purpose.RETURN, note=note)
 
 
 class _Matcher:

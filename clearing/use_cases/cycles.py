@@ -200,6 +200,7 @@ def settle(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:
             released_by=principal.id,
             released_at=settled_at,
             predecessors=chain[1:],
+            cycle_number=cycle.number,
         ),
     )
     check_closed(uow, chain)

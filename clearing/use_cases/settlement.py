@@ -423,7 +423,8 @@ def payment_order(
     """The credit transfers the entity's bank makes for a settled cycle: its pay-outs, and the
     refunds due of the cycles it superseded (DESIGN §5: only money that is there). Paid from
     the entity's settlement account at its bank to each participant's registered account, on
-    the cycle's settlement date."""
+    the cycle's settlement date. A re-netted successor that was rejected pays the refunds its
+    predecessors owe, on the day asked."""
     principal.require(Role.OPERATOR, Role.AUDITOR)
     if principal.scope.entity not in (None, entity):
         raise NotFound(f"no payments of {entity} for the caller", field="entity")
@@ -434,12 +435,18 @@ def payment_order(
             f"and its refunds are paid with the file of {cycle.superseded_by}",
             field="status",
         )
-    if cycle.status is not CycleStatus.SETTLED or cycle.settled_at is None:
+    # A rejected successor pays out nothing, but the refunds its predecessors owe are due all
+    # the same: they are paid with its file, today.
+    rejected_successor = cycle.status is CycleStatus.REJECTED and cycle.predecessor_id
+    if not rejected_successor and (
+        cycle.status is not CycleStatus.SETTLED or cycle.settled_at is None
+    ):
         raise Conflict(
             f"cycle {cycle.id} is {cycle.status.value}: only a settled cycle has pay-outs to "
             "release",
             field="status",
         )
+    execution_date = cycle.settled_at.date() if cycle.settled_at else utc_now().date()
     with uow:
         payer = uow.entities.get(entity)
         if payer is None:
@@ -447,7 +454,7 @@ def payment_order(
         owed = [
             (p.participant_id, p.currency, p.net, Purpose.PAY_OUT, cycle)
             for p in uow.cycles.positions(cycle.id)
-            if p.jurisdiction == entity and p.net > 0
+            if p.jurisdiction == entity and p.net > 0 and not rejected_successor
         ]
         for chained_id in superseded_chain(uow, cycle):
             chained = uow.cycles.get(chained_id)
@@ -461,7 +468,7 @@ def payment_order(
         payees = uow.participants.get_many(participant for participant, *_ in owed)
     debtor = Debtor(entity, payer.name, payer.account or "", payer.bank_code or "")
     if not owed:
-        return PaymentOrder(cycle.id, debtor, (), cycle.settled_at.date())
+        return PaymentOrder(cycle.id, debtor, (), execution_date)
     if not (payer.bank_code and payer.account):
         raise Conflict(
             f"entity {entity} has no bank code and settlement account to pay from: "
@@ -490,7 +497,7 @@ def payment_order(
         )
         for participant_id, currency, amount, purpose, paid in owed
     )
-    return PaymentOrder(cycle.id, debtor, transfers, cycle.settled_at.date())
+    return PaymentOrder(cycle.id, debtor, transfers, execution_date)
 
 
 def _refunded(refunds: Iterable[Refund], entity: str) -> dict[tuple[str, str], int]:

@@ -234,6 +234,17 @@ class FakeCycles(Repository):
             for _tick, p in self._read.pay_ins.values()
         )
 
+    def pay_ins_by_reference(self, entity: str, reference: str) -> list[PayIn]:
+        return [
+            pay_in
+            for _tick, pay_in in sorted(
+                self._read.pay_ins.values(), key=lambda found: (found[0], found[1].id)
+            )
+            if pay_in.entity == entity
+            and pay_in.bank_reference == reference
+            and pay_in.carried_from is None
+        ]
+
     def add_refunds(self, refunds: Sequence[Refund]) -> None:
         tables = self._write
         for refund in refunds:

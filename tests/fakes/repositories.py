@@ -417,10 +417,8 @@ class FakeBankEntries(Repository):
             refuse_unless(entry.id not in tables.bank_entries, "bank_entries primary key")
             refuse_unless(entry.entity in tables.entities, "bank_entries -> entities")
             refuse_unless(entry.line.amount > 0, "bank_entries.amount_positive")
-            refuse_unless(
-                not self.known(entry.entity, [entry.line.entry_reference]),
-                "bank_entries (entity, entry_reference) unique",
-            )
+            if self.known(entry.entity, [entry.line.entry_reference]):
+                raise Conflict("a line of this statement was imported meanwhile")
             tables.bank_entries[entry.id] = entry
 
     def known(self, entity: str, references: Iterable[str]) -> set[str]:

@@ -147,7 +147,7 @@ def test_a_reference_is_found_in_free_text_in_groups_and_any_case() -> None:
 @given(
     number=st.integers(1, 10**9),
     participant=st.text("ABCDEF0123456789-", min_size=1, max_size=20),
-    purpose=st.sampled_from(list(Purpose)),
+    purpose=st.sampled_from([Purpose.PAY_IN, Purpose.PAY_OUT, Purpose.REFUND]),
 )
 def test_a_cycle_payment_reference_names_its_cycle_number_and_purpose(
     number: int, participant: str, purpose: Purpose

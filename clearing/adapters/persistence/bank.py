@@ -6,11 +6,13 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clearing.adapters.persistence.rows import storable
 from clearing.adapters.persistence.tables import BankEntryRow
 from clearing.domain.bank import BankEntry, Direction, Reconciliation, StatementLine
+from clearing.domain.errors import Conflict
 from clearing.domain.payments import Purpose
 
 
@@ -19,8 +21,16 @@ class BankEntryRepository:
         self.session = session
 
     def add(self, entries: Sequence[BankEntry]) -> None:
-        if entries:
+        if not entries:
+            return
+        try:
             self.session.execute(insert(BankEntryRow), [_row(entry) for entry in entries])
+        except IntegrityError as error:
+            # Another import of the same line committed first (the key is per entity).
+            raise Conflict(
+                "a line of this statement was imported meanwhile; import it again to see it "
+                "counted as a duplicate"
+            ) from error
 
     def known(self, entity: str, references: Iterable[str]) -> set[str]:
         wanted = [r for r in set(references) if storable(r)]

@@ -370,6 +370,20 @@ class CycleRepository(CycleInvoices):
             != 0
         )
 
+    def pay_ins_by_reference(self, entity: str, reference: str) -> list[PayIn]:
+        if not storable(reference):
+            return []
+        rows = self.session.scalars(
+            select(PayInRow)
+            .where(
+                PayInRow.entity == entity,
+                PayInRow.bank_reference == reference,
+                PayInRow.carried_from.is_(None),
+            )
+            .order_by(PayInRow.recorded_at, PayInRow.id)
+        )
+        return [from_row(PayIn, row) for row in rows]
+
     def add_refunds(self, refunds: Sequence[Refund]) -> None:
         if not refunds:
             return

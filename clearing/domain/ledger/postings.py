@@ -50,6 +50,7 @@ from clearing.domain.money import format_minor_column, places_of
 from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, net
 from clearing.domain.netting.columns import EPOCH, TEXT_COLUMNS, ObligationColumns
 from clearing.domain.obligations import RECORD_COLUMNS, Policy, from_record
+from clearing.domain.payments import Purpose, cycle_payment_reference
 from clearing.domain.rates import RateSet
 
 
@@ -110,6 +111,7 @@ def cycle_entries(
     released_at: datetime,
     predecessors: Sequence[str] = (),
     with_record: bool = True,
+    cycle_number: int | None = None,
 ) -> list[JournalEntry]:
     """Every entity's entries as a cycle settles: its discharge, then each pay-out as it is
     released (one entry per payee, to reconcile with the bank line by line). The pay-ins were
@@ -117,6 +119,8 @@ def cycle_entries(
 
     The first entry carries the :func:`cycle_record` when ``with_record`` is set; each
     discharge names the cycles this one superseded (their pay-ins and refunds close with it).
+    Each pay-out carries the reference its transfer quotes (with the cycle's ``cycle_number``;
+    ``<cycle>/<participant>`` without one).
     """
     entries: list[JournalEntry] = []
     record = cycle_record(result, cycle_id) if with_record else None
@@ -144,7 +148,13 @@ def cycle_entries(
                 p.participant_id,
                 -p.net,
                 {
-                    "reference": f"{cycle_id}/{p.participant_id}",
+                    "reference": (
+                        f"{cycle_id}/{p.participant_id}"
+                        if cycle_number is None
+                        else cycle_payment_reference(
+                            cycle_number, cycle_id, p.participant_id, Purpose.PAY_OUT
+                        )
+                    ),
                     "value_date": released_at.date().isoformat(),
                     "recorded_by": released_by,
                     "recorded_at": released_at.isoformat(),

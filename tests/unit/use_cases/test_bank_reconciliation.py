@@ -225,3 +225,33 @@ def journal(pilot: Pilot) -> list[dict[str, object]]:
     with pilot.uows() as uow:
         documents = uow.ledger.documents()
     return documents
+
+
+def test_a_rejected_successor_still_pays_back_what_the_defaulter_had_paid_in(
+    pilot: Pilot,
+) -> None:
+    cycle = approve(pilot)
+    [view, *_] = payers(pilot, cycle, "CN")
+    operator = pilot.principals["op-CN"]
+    import_camt(
+        pilot,
+        "CN",
+        [Line("CN-P", view.outstanding // 2, "CNY", remittance=view.payment_reference or "")],
+    )
+    successor = settlement.declare_default(
+        pilot.uows(), operator, cycle.id, view.position.participant_id, "stopped paying"
+    )
+    assert successor.status is CycleStatus.PROPOSED
+    rejected = cycles.reject_cycle(pilot.uows(), operator, successor.id, "rates are stale")
+    order = settlement.payment_order(pilot.uows(), operator, rejected.id, "CN")
+    assert [(t.participant_id, t.amount, t.purpose) for t in order.transfers] == [
+        (view.position.participant_id, view.outstanding // 2, "refund")
+    ]
+    debit = Line(
+        "CN-R",
+        view.outstanding // 2,
+        "CNY",
+        credit=False,
+        end_to_end_id=order.transfers[0].reference,
+    )
+    assert import_camt(pilot, "CN", [debit]).matched == 1
