@@ -46,6 +46,7 @@ RUN_TABLES = (
     "cycle_approvals",
     "pay_ins",
     "refunds",
+    "bank_entries",
     "journal_postings",
     "journal_entries",
     "cycles",
