@@ -218,7 +218,10 @@ class BankEntryOut(BaseModel):
 
     id: str
     entity: str
-    entry_reference: str = Field(description="The bank's own reference for the entry.")
+    entry_reference: str = Field(
+        description="The bank's own reference for the booking, with /<n> for the n-th "
+        "transaction of a batch booking."
+    )
     direction: Literal["credit", "debit"]
     currency: str
     amount: Amount
@@ -230,6 +233,7 @@ class BankEntryOut(BaseModel):
     cycle_id: str | None
     participant_id: str | None
     purpose: Literal["pay_in", "pay_out", "refund", "return"] | None
+    pay_in_id: str | None = Field(description="The pay-in a credit was recorded as, or is.")
     note: str = Field(description="Why it matched nothing, or why it was returned.")
     imported_by: str
     imported_at: Timestamp
@@ -261,6 +265,10 @@ class BankImportOut(BaseModel):
     duplicates: int = Field(description="Lines imported before: nothing recorded again.")
     pending: int = Field(description="Entries not yet booked, left for a later statement.")
     lines: list[ImportedLineOut]
+
+
+class MatchIn(Strict):
+    pay_in_id: StrictStr = Field(min_length=1, max_length=80)
 
 
 class StatementFingerprint(BaseModel):

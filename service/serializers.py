@@ -59,7 +59,7 @@ def bank_entry_json(entry: BankEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "entity": entry.entity,
-        "entry_reference": line.entry_reference,
+        "entry_reference": line.key,
         "direction": line.direction.value,
         "currency": line.currency,
         "amount": format_amount(line.amount, line.currency),
@@ -71,6 +71,7 @@ def bank_entry_json(entry: BankEntry) -> dict[str, Any]:
         "cycle_id": entry.cycle_id,
         "participant_id": entry.participant_id,
         "purpose": entry.purpose.value if entry.purpose else None,
+        "pay_in_id": entry.pay_in_id,
         "note": entry.note,
         "imported_by": entry.imported_by,
         "imported_at": entry.imported_at.isoformat(),

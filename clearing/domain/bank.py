@@ -28,7 +28,9 @@ class Reconciliation(enum.StrEnum):
 
     MATCHED = "matched"  # a credit recorded as the pay-in its reference names
     SUSPENSE = "suspense"  # a credit that matched nothing, waiting for an operator
-    ASSIGNED = "assigned"  # a suspense credit an operator recorded as a pay-in
+    #: A suspense credit an operator recorded as a pay-in, or matched to the pay-in recorded
+    #: by hand that it is the bank's record of.
+    ASSIGNED = "assigned"
     RETURNED = "returned"  # a suspense credit an operator sent back to its payer
     CONFIRMED = "confirmed"  # a debit that is a released pay-out or refund
     #: A debit that is none of the cycles' payments, or a credit already recorded by hand
@@ -47,7 +49,7 @@ SUSPENSE_STATES = frozenset(
 class StatementLine:
     """One booked entry of a bank statement, as the bank reports it."""
 
-    #: The bank's own reference for the entry (camt ``AcctSvcrRef``, else ``NtryRef``).
+    #: The bank's own reference for the booking (camt ``AcctSvcrRef``, else ``NtryRef``).
     entry_reference: str
     direction: Direction
     currency: str
@@ -60,6 +62,17 @@ class StatementLine:
     counterparty_name: str = ""
     counterparty_account: str = ""
     booking_date: date | None = None
+    #: Which transaction of a batch booking this line is (1, 2, …); 0 for a whole booking.
+    transaction: int = 0
+
+    @property
+    def key(self) -> str:
+        """The line's own reference: the booking's, and ``/<n>`` for a batch's transaction."""
+        return (
+            f"{self.entry_reference}/{self.transaction}"
+            if self.transaction
+            else self.entry_reference
+        )
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -90,8 +103,11 @@ class BankEntry:
     imported_at: datetime
     cycle_id: str | None = None
     participant_id: str | None = None
-    #: What the line was for when it matched one of the cycles' payments.
+    #: What the line was for when it matched one of the cycles' payments (on a returned
+    #: credit: ``return`` once the bank's debit confirmed the return).
     purpose: Purpose | None = None
+    #: The pay-in a credit was recorded as, or is the bank's record of.
+    pay_in_id: str | None = None
     #: Why it matched nothing, or why it was returned.
     note: str = ""
     resolved_by: str | None = None

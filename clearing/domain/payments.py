@@ -131,10 +131,24 @@ def cycle_payment_reference(
     return creditor_reference(f"C{cycle_number}{_PURPOSE_LETTER[purpose]}{_hashed(seed)}")
 
 
+#: Bank entry ids are ``bnk_`` and hexadecimal digits; a return's reference carries them.
+_ENTRY_ID = re.compile(r"bnk_([0-9a-f]{1,20})")
+_RETURN = re.compile(r"RF[0-9]{2}S([0-9A-F]{1,20})")
+
+
 def return_reference(entry_id: str) -> str:
-    """The ISO 11649 reference of the transfer that sends a suspense credit back: the letter
-    ``S`` and nine base-36 characters of a hash of the bank entry's id."""
-    return creditor_reference(f"S{_hashed(entry_id)}")
+    """The ISO 11649 reference the transfer sending a suspense credit back quotes: the letter
+    ``S`` and the bank entry's id (so that the bank's debit finds it again)."""
+    found = _ENTRY_ID.fullmatch(entry_id)
+    if found is None:
+        raise ValueError(f"{entry_id!r} is not a bank entry id")
+    return creditor_reference(f"S{found.group(1).upper()}")
+
+
+def returned_entry_of(reference: str) -> str | None:
+    """The id of the bank entry a return's reference names, or ``None``."""
+    found = _RETURN.fullmatch(reference)
+    return f"bnk_{found.group(1).lower()}" if found else None
 
 
 def _hashed(text: str) -> str:

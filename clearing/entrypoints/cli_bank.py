@@ -70,7 +70,7 @@ def suspense_list(entity: Entity) -> None:
         line = entry.line
         table.add_row(
             entry.id,
-            line.entry_reference,
+            line.key,
             line.value_date.isoformat(),
             f"{format_amount(line.amount, line.currency)} {line.currency}",
             line.remittance,
@@ -96,6 +96,22 @@ def suspense_assign(
     except ClearingError as error:
         fail(str(error))
     typer.echo(f"{entry.id} assigned to {participant} in {cycle}")
+
+
+@suspense_app.command("match")
+def suspense_match(
+    entry_id: Annotated[str, typer.Argument(help="The suspense entry.")],
+    entity: Entity,
+    pay_in: Annotated[str, typer.Option(help="The pay-in recorded by hand that it is.")],
+) -> None:
+    """Settle a suspense credit as the bank's record of a pay-in recorded by hand."""
+    try:
+        entry = bank.match_suspense(database_uows()(), _operator(entity), entry_id, pay_in)
+    except Conflict as error:
+        fail(str(error), EXIT_NOT_NOW)
+    except ClearingError as error:
+        fail(str(error))
+    typer.echo(f"{entry.id} is the bank's record of pay-in {pay_in}")
 
 
 @suspense_app.command("return")

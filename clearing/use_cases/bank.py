@@ -1,15 +1,15 @@
 """Bank reconciliation (DESIGN §5): an operator imports its bank's statement; each credit whose
 reference names a due pay-in is recorded as that pay-in, each credit that matches nothing waits
-in suspense (journaled) until an operator assigns it to a pay-in or returns it, and each debit
-that is a released pay-out or refund confirms it. A line already imported (the bank's entry
-reference is the key) is counted as a duplicate and records nothing."""
+in suspense (journaled) until an operator assigns it to a pay-in, matches it to a pay-in
+recorded by hand, or returns it; each debit that is a released pay-out, refund or return
+confirms it. A booking imported before (the bank's entry reference is the key) is counted as a
+duplicate and records nothing."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from clearing.domain import ledger
@@ -30,18 +30,16 @@ from clearing.domain.payments import (
     cycle_payment_of,
     cycle_payment_reference,
     reference_in,
-    return_reference,
+    returned_entry_of,
 )
 from clearing.use_cases.cycles import locked_cycle, post, utc_now
 from clearing.use_cases.ports import UnitOfWork
-from clearing.use_cases.settlement import take_pay_in
-from clearing.use_cases.validation import check_limit, check_text
+from clearing.use_cases.settlement import check_pay_in, take_pay_in
+from clearing.use_cases.validation import check_limit, check_text, has_unsafe_characters
 
-#: How many returned credits a debit is compared with (returns are rare; all of them).
-MAX_RETURNS = 100_000
 #: Longest texts a line may carry (the bank_entries columns).
 _LIMITS = {
-    "entry_reference": 40,
+    "entry_reference": 35,
     "end_to_end_id": 35,
     "counterparty_name": 140,
     "counterparty_account": 34,
@@ -52,21 +50,18 @@ _LIMITS = {
 @dataclass(frozen=True, slots=True)
 class ImportedLine:
     """What became of one line of an imported statement: its stored entry, or, for a line
-    imported before, the reference alone."""
+    imported before, its reference alone."""
 
-    entry_reference: str
+    reference: str
     entry: BankEntry | None
-
-    @property
-    def duplicate(self) -> bool:
-        return self.entry is None
 
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
     """An import's answer (DESIGN §10): ``entries`` booked lines read, of which ``matched``
-    reconciled with a cycle payment, ``unmatched`` did not (credits to suspense, debits
-    unexplained) and ``duplicates`` were imported before; ``pending`` entries not yet booked."""
+    reconciled with a cycle payment or return, ``unmatched`` did not (credits to suspense,
+    debits and breaks unexplained) and ``duplicates`` were imported before; ``pending`` entries
+    not yet booked."""
 
     lines: tuple[ImportedLine, ...]
     pending: int
@@ -84,7 +79,7 @@ class ImportReport:
 
     @property
     def duplicates(self) -> int:
-        return sum(1 for line in self.lines if line.duplicate)
+        return sum(1 for line in self.lines if line.entry is None)
 
     def to_json(self) -> dict[str, Any]:
         """The answer of ``POST /v1/bank-statements``, which ``clearing bank import`` prints."""
@@ -94,18 +89,29 @@ class ImportReport:
             "unmatched": self.unmatched,
             "duplicates": self.duplicates,
             "pending": self.pending,
-            "lines": [
-                {
-                    "entry_reference": line.entry_reference,
-                    "status": line.entry.status.value if line.entry else "duplicate",
-                    "id": line.entry.id if line.entry else None,
-                    "cycle_id": line.entry.cycle_id if line.entry else None,
-                    "participant_id": line.entry.participant_id if line.entry else None,
-                    "note": line.entry.note if line.entry else "imported before",
-                }
-                for line in self.lines
-            ],
+            "lines": [_line_json(line) for line in self.lines],
         }
+
+
+def _line_json(line: ImportedLine) -> dict[str, Any]:
+    entry = line.entry
+    if entry is None:
+        return {
+            "entry_reference": line.reference,
+            "status": "duplicate",
+            "id": None,
+            "cycle_id": None,
+            "participant_id": None,
+            "note": "imported before",
+        }
+    return {
+        "entry_reference": line.reference,
+        "status": entry.status.value,
+        "id": entry.id,
+        "cycle_id": entry.cycle_id,
+        "participant_id": entry.participant_id,
+        "note": entry.note,
+    }
 
 
 def import_statement(
@@ -117,7 +123,7 @@ def import_statement(
     entity = principal.scope.entity
     assert entity is not None, "an operator acts for an entity"
     for line in statement.lines:
-        _check_line(line)
+        check_line(line)
     with uow:
         own = uow.entities.get(entity)
         if own is None:
@@ -129,26 +135,37 @@ def import_statement(
                     f"{own.account}",
                     field="account",
                 )
-        known = uow.bank.known(entity, (line.entry_reference for line in statement.lines))
+        # A booking is one: whole on one statement, split into its transactions on another.
+        earlier = uow.bank.known(entity, {line.entry_reference for line in statement.lines})
         matcher = _Matcher(uow, entity)
+        matcher.lock(statement.lines)
+        seen: set[str] = set()
         imported: list[ImportedLine] = []
         for line in statement.lines:
-            if line.entry_reference in known:
-                imported.append(ImportedLine(line.entry_reference, None))
+            if line.entry_reference in earlier or line.key in seen:
+                imported.append(ImportedLine(line.key, None))
                 continue
-            known.add(line.entry_reference)
+            seen.add(line.key)
             entry = _reconcile(uow, principal, entity, line, matcher)
             uow.bank.add([entry])
-            imported.append(ImportedLine(line.entry_reference, entry))
+            imported.append(ImportedLine(line.key, entry))
         uow.commit()
     return ImportReport(tuple(imported), statement.pending)
 
 
-def _check_line(line: StatementLine) -> None:
+def check_line(line: StatementLine) -> None:
+    """Refuse a line whose texts could not be stored or shown safely, naming the field."""
     for name, longest in _LIMITS.items():
-        if len(getattr(line, name)) > longest:
+        text = getattr(line, name)
+        if len(text) > longest:
             raise InvalidInput(
-                f"line {line.entry_reference[:40]}: {name} is longer than {longest} characters",
+                f"line {line.key[:40]!r}: {name} is longer than {longest} characters",
+                field=name,
+            )
+        if has_unsafe_characters(text):
+            raise InvalidInput(
+                f"line {line.key[:40]!r}: {name} contains control or bidirectional "
+                "formatting characters",
                 field=name,
             )
 
@@ -168,44 +185,42 @@ def _reconcile(
     )
     if line.direction is Direction.DEBIT:
         return _confirm_debit(uow, entry, matcher)
-    recorded = uow.cycles.pay_ins_by_reference(entity, line.entry_reference)
+    recorded = uow.cycles.pay_ins_by_reference(entity, line.key)
     if recorded:
         return _recorded_before(entry, recorded[0])
+    # Only matching and checks may send the credit to suspense; once the pay-in is being
+    # written, a failure (a settlement that does not close, say) ends the whole import.
     try:
         cycle, position = matcher.payment(line, Purpose.PAY_IN)
-        take_pay_in(
-            uow,
-            principal,
-            cycle,
-            position,
-            line.currency,
-            line.amount,
-            line.entry_reference,
-            line.value_date,
-        )
+        check_pay_in(uow, cycle, position, line.currency, line.amount, line.key)
     except ClearingError as unmatched:
         post(uow, [ledger.suspense_entry(entity, line, str(unmatched), principal.id, at)])
         return replace(entry, note=str(unmatched))
+    changed, pay_in = take_pay_in(
+        uow, principal, cycle, position, line.currency, line.amount, line.key, line.value_date
+    )
+    matcher.settled(changed)
     return replace(
         entry,
         status=Reconciliation.MATCHED,
         cycle_id=cycle.id,
         participant_id=position.participant_id,
         purpose=Purpose.PAY_IN,
+        pay_in_id=pay_in.id,
     )
 
 
 def _recorded_before(entry: BankEntry, pay_in: PayIn) -> BankEntry:
     """A credit an operator recorded by hand under the bank's entry reference before the
-    statement came: the same money, matched to that pay-in (recorded once). A different amount
+    statement came: the same money, matched to that pay-in (recorded once). Another amount
     under the same reference is a break to investigate, and moves nothing."""
     line = entry.line
     if (pay_in.amount, pay_in.currency) != (line.amount, line.currency):
         return replace(
             entry,
             status=Reconciliation.UNMATCHED,
-            note=f"pay-in {pay_in.id} was recorded under {line.entry_reference} for "
-            f"{pay_in.amount} minor units of {pay_in.currency}, the bank credited {line.amount}",
+            note=f"pay-in {pay_in.id} was recorded by hand under {line.key} for "
+            f"{pay_in.amount} minor units of {pay_in.currency}; the bank credited {line.amount}",
         )
     return replace(
         entry,
@@ -213,7 +228,8 @@ def _recorded_before(entry: BankEntry, pay_in: PayIn) -> BankEntry:
         cycle_id=pay_in.cycle_id,
         participant_id=pay_in.participant_id,
         purpose=Purpose.PAY_IN,
-        note=f"recorded before as pay-in {pay_in.id}",
+        pay_in_id=pay_in.id,
+        note=f"recorded by hand before as pay-in {pay_in.id}",
     )
 
 
@@ -221,10 +237,10 @@ def _confirm_debit(uow: UnitOfWork, entry: BankEntry, matcher: _Matcher) -> Bank
     """A debit that is a pay-out of a settled cycle, a refund, or a suspense credit sent
     back, of the amount released."""
     line = entry.line
-    returned = _returned_credit(uow, entry)
-    if returned is not None:
-        return returned
     try:
+        returned = _returned_credit(uow, entry)
+        if returned is not None:
+            return returned
         cycle, position, purpose = matcher.transfer(line)
         expected = (
             position.net
@@ -237,7 +253,7 @@ def _confirm_debit(uow: UnitOfWork, entry: BankEntry, matcher: _Matcher) -> Bank
         )
         if line.amount != expected or line.currency != position.currency:
             raise Conflict(
-                f"{purpose.value} of {position.participant_id} in cycle {cycle.id} was "
+                f"the {purpose.value} of {position.participant_id} in cycle {cycle.id} was "
                 f"{expected} minor units of {position.currency}, not {line.amount} {line.currency}"
             )
         for earlier in uow.bank.matched([cycle.id]):
@@ -246,8 +262,8 @@ def _confirm_debit(uow: UnitOfWork, entry: BankEntry, matcher: _Matcher) -> Bank
                 earlier.purpose,
             ) == (position.participant_id, purpose):
                 raise Conflict(
-                    f"{purpose.value} of {position.participant_id} in cycle {cycle.id} was "
-                    f"confirmed by {earlier.line.entry_reference} already"
+                    f"the {purpose.value} of {position.participant_id} in cycle {cycle.id} was "
+                    f"confirmed by {earlier.line.key} already"
                 )
     except ClearingError as unmatched:
         return replace(entry, status=Reconciliation.UNMATCHED, note=str(unmatched))
@@ -262,43 +278,69 @@ def _confirm_debit(uow: UnitOfWork, entry: BankEntry, matcher: _Matcher) -> Bank
 
 def _returned_credit(uow: UnitOfWork, entry: BankEntry) -> BankEntry | None:
     """The debit as the return of a suspense credit, when it quotes that return's reference
-    (``None`` when it quotes none)."""
+    (``None`` when it quotes none); the returned credit is marked as confirmed."""
     line = entry.line
-    quoted = {r for r in map(reference_in, line.references) if r}
-    if not quoted:
-        return None
-    sent_back = [
-        e
-        for e in uow.bank.list(entry.entity, {Reconciliation.RETURNED}, None, MAX_RETURNS)
-        if return_reference(e.id) in quoted
-    ]
-    if not sent_back:
-        return None
-    [credit] = sent_back
-    note = f"return of {credit.line.entry_reference}"
-    confirmed = uow.bank.list(entry.entity, {Reconciliation.CONFIRMED}, None, MAX_RETURNS)
-    if any(e.purpose is Purpose.RETURN and e.note == note for e in confirmed):
-        return replace(entry, status=Reconciliation.UNMATCHED, note=f"{note}: confirmed already")
-    if (credit.line.amount, credit.line.currency) != (line.amount, line.currency):
+    for text in line.references:
+        reference = reference_in(text)
+        credit_id = returned_entry_of(reference) if reference else None
+        credit = uow.bank.get(credit_id, for_update=True) if credit_id else None
+        if credit is None or credit.entity != entry.entity:
+            continue
+        if credit.status is not Reconciliation.RETURNED:
+            raise Conflict(f"{credit.line.key} was not returned: it is {credit.status.value}")
+        if credit.purpose is Purpose.RETURN:
+            raise Conflict(f"the return of {credit.line.key} was confirmed already")
+        if (credit.line.amount, credit.line.currency) != (line.amount, line.currency):
+            raise Conflict(
+                f"the return of {credit.line.key} was {credit.line.amount} minor units of "
+                f"{credit.line.currency}"
+            )
+        uow.bank.save(replace(credit, purpose=Purpose.RETURN))
         return replace(
             entry,
-            status=Reconciliation.UNMATCHED,
-            note=f"{note} was {credit.line.amount} minor units of {credit.line.currency}",
+            status=Reconciliation.CONFIRMED,
+            purpose=Purpose.RETURN,
+            note=f"return of {credit.line.key} ({credit.id})",
         )
-    return replace(entry, status=Reconciliation.CONFIRMED, purpose=Purpose.RETURN, note=note)
+    return None
 
 
 class _Matcher:
     """Finds the cycle payment a line's reference names, working out each cycle's references
-    once per import."""
+    once per import; the cycles credits name are locked first, in id order, so that imports and
+    pay-ins recorded meanwhile always lock in the same order."""
 
     def __init__(self, uow: UnitOfWork, entity: str) -> None:
         self._uow = uow
         self._entity = entity
+        self._locked: dict[str, Cycle] = {}
         self._references: dict[tuple[str, Purpose], dict[str, Position]] = {}
 
+    def lock(self, lines: Iterable[StatementLine]) -> None:
+        """Lock, before anything is written, the cycles the credits name and the returned
+        credits the debits name, each kind in id order: recording a pay-in locks its cycle,
+        and working the suspense list its entry, before the journal's head, as this does."""
+        numbers = set()
+        returned = set()
+        for line in lines:
+            reference = _quoted(line)
+            named = cycle_payment_of(reference) if reference else None
+            if line.direction is Direction.CREDIT and named and named[1] is Purpose.PAY_IN:
+                numbers.add(named[0])
+            if line.direction is Direction.DEBIT and reference:
+                returned.add(returned_entry_of(reference))
+        found = [self._numbered(number) for number in numbers]
+        for cycle in sorted((c for c in found if c is not None), key=lambda c: c.id):
+            self._locked[cycle.id] = locked_cycle(self._uow, cycle.id)
+        for entry_id in sorted(filter(None, returned)):
+            self._uow.bank.get(entry_id, for_update=True)
+
+    def settled(self, cycle: Cycle) -> None:
+        """The cycle as a pay-in left it (settling, or settled)."""
+        self._locked[cycle.id] = cycle
+
     def payment(self, line: StatementLine, purpose: Purpose) -> tuple[Cycle, Position]:
-        reference = next(filter(None, map(reference_in, line.references)), None)
+        reference = _quoted(line)
         if reference is None:
             raise NotFound("carries no RF payment reference")
         return self._named(reference, purpose)
@@ -310,22 +352,24 @@ class _Matcher:
             named = cycle_payment_of(reference) if reference else None
             if reference and named and named[1] is not Purpose.PAY_IN:
                 return (*self._named(reference, named[1]), named[1])
-        raise NotFound("names no pay-out or refund of a cycle")
+        raise NotFound("names no pay-out, refund or return")
+
+    def _numbered(self, number: int) -> Cycle | None:
+        found = self._uow.cycles.recent(number + 1, 1)
+        return found[0] if found and found[0].number == number else None
 
     def _named(self, reference: str, purpose: Purpose) -> tuple[Cycle, Position]:
         named = cycle_payment_of(reference)
         if named is None or named[1] is not purpose:
             raise NotFound(f"{reference} is not the {purpose.value} reference of a cycle")
         number, _purpose = named
-        found = self._uow.cycles.recent(number + 1, 1)
-        if not found or found[0].number != number:
+        cycle = self._numbered(number)
+        if cycle is None:
             raise NotFound(f"{reference} names cycle number {number}, which does not exist")
-        cycle = found[0]
+        cycle = self._locked.get(cycle.id, cycle)
         position = self._positions(cycle, purpose).get(reference)
         if position is None:
             raise NotFound(f"{reference} is no {purpose.value} of {self._entity} in {cycle.id}")
-        if purpose is Purpose.PAY_IN:
-            return locked_cycle(self._uow, cycle.id), position
         if purpose is Purpose.PAY_OUT and cycle.status is not CycleStatus.SETTLED:
             raise Conflict(f"cycle {cycle.id} is {cycle.status.value}: it released no pay-outs")
         return cycle, position
@@ -333,10 +377,11 @@ class _Matcher:
     def _positions(self, cycle: Cycle, purpose: Purpose) -> dict[str, Position]:
         key = (cycle.id, purpose)
         if key not in self._references:
+            refunded = {r.participant_id for r in self._uow.cycles.refunds(cycle.id)}
             payers = [
                 p
                 for p in self._uow.cycles.positions(cycle.id)
-                if p.jurisdiction == self._entity and _pays(p, purpose, self._uow, cycle)
+                if p.jurisdiction == self._entity and _pays(p, purpose, refunded)
             ]
             self._references[key] = {
                 cycle_payment_reference(cycle.number, cycle.id, p.participant_id, purpose): p
@@ -345,13 +390,18 @@ class _Matcher:
         return self._references[key]
 
 
-def _pays(position: Position, purpose: Purpose, uow: UnitOfWork, cycle: Cycle) -> bool:
+def _quoted(line: StatementLine) -> str | None:
+    """The first RF reference a line quotes."""
+    return next(filter(None, map(reference_in, line.references)), None)
+
+
+def _pays(position: Position, purpose: Purpose, refunded: Collection[str]) -> bool:
     """Whether a cycle has a payment of ``purpose`` with this participant."""
     if purpose is Purpose.PAY_IN:
         return due_pay_in(position) > 0
     if purpose is Purpose.PAY_OUT:
         return position.net > 0
-    return any(r.participant_id == position.participant_id for r in uow.cycles.refunds(cycle.id))
+    return position.participant_id in refunded
 
 
 # --- the suspense list ------------------------------------------------------------------------
@@ -377,8 +427,8 @@ def assign_suspense(
     amount, no more than is still due); journaled as money moving from suspense."""
     principal.require(Role.OPERATOR)
     with uow:
-        entry = _open_suspense(uow, principal, entry_id)
         cycle = locked_cycle(uow, cycle_id)
+        entry = _open_suspense(uow, principal, entry_id)
         position = uow.cycles.position(cycle.id, participant_id)
         if position is None or position.jurisdiction != entry.entity:
             raise NotFound(
@@ -386,14 +436,14 @@ def assign_suspense(
                 field="participant_id",
             )
         line = entry.line
-        take_pay_in(
+        _, pay_in = take_pay_in(
             uow,
             principal,
             cycle,
             position,
             line.currency,
             line.amount,
-            line.entry_reference,
+            line.key,
             line.value_date,
             from_suspense=True,
         )
@@ -404,14 +454,76 @@ def assign_suspense(
             cycle_id=cycle.id,
             participant_id=participant_id,
             purpose=Purpose.PAY_IN,
+            pay_in_id=pay_in.id,
         )
         uow.bank.save(assigned)
         uow.commit()
     return assigned
 
 
+def match_suspense(
+    uow: UnitOfWork, principal: Principal, entry_id: str, pay_in_id: str
+) -> BankEntry:
+    """Settle a suspense credit as the bank's record of a pay-in an operator recorded by hand
+    (under another reference): the same money, so it leaves suspense and is counted once
+    (journaled). The amounts must agree, and a pay-in has one bank record."""
+    principal.require(Role.OPERATOR)
+    with uow:
+        entry = _open_suspense(uow, principal, entry_id)
+        pay_in = next(
+            (
+                p
+                for p in uow.cycles.pay_ins_by_id([pay_in_id])
+                if p.entity == entry.entity and p.carried_from is None
+            ),
+            None,
+        )
+        if pay_in is None:
+            raise NotFound(f"no pay-in {pay_in_id} of {entry.entity}", field="pay_in_id")
+        line = entry.line
+        if (pay_in.amount, pay_in.currency) != (line.amount, line.currency):
+            raise InvalidInput(
+                f"pay-in {pay_in.id} is {pay_in.amount} minor units of {pay_in.currency}; the "
+                f"bank credited {line.amount} {line.currency}",
+                field="pay_in_id",
+            )
+        recorded = [e for e in uow.bank.matched([pay_in.cycle_id]) if e.pay_in_id == pay_in.id]
+        if recorded:
+            raise Conflict(
+                f"pay-in {pay_in.id} is the bank's {recorded[0].line.key} already",
+                field="pay_in_id",
+            )
+        matched = _resolved(
+            entry,
+            principal,
+            Reconciliation.ASSIGNED,
+            cycle_id=pay_in.cycle_id,
+            participant_id=pay_in.participant_id,
+            purpose=Purpose.PAY_IN,
+            pay_in_id=pay_in.id,
+            note=f"the bank's record of pay-in {pay_in.id}, recorded by hand",
+        )
+        post(
+            uow,
+            [
+                ledger.suspense_release_entry(
+                    entry.entity,
+                    line,
+                    matched.note,
+                    principal.id,
+                    matched.resolved_at or utc_now(),
+                    kind="suspense_matched",
+                )
+            ],
+        )
+        uow.bank.save(matched)
+        uow.commit()
+    return matched
+
+
 def return_suspense(uow: UnitOfWork, principal: Principal, entry_id: str, reason: str) -> BankEntry:
-    """Send a suspense credit back to its payer, with a reason; journaled."""
+    """Send a suspense credit back to its payer, with a reason; journaled. The return transfer
+    quotes :func:`~clearing.domain.payments.return_reference`."""
     principal.require(Role.OPERATOR)
     reason = check_text(reason, "reason")
     with uow:
@@ -420,7 +532,7 @@ def return_suspense(uow: UnitOfWork, principal: Principal, entry_id: str, reason
         post(
             uow,
             [
-                ledger.suspense_return_entry(
+                ledger.suspense_release_entry(
                     entry.entity,
                     entry.line,
                     reason,
@@ -453,16 +565,17 @@ def _resolved(
     cycle_id: str | None = None,
     participant_id: str | None = None,
     purpose: Purpose | None = None,
+    pay_in_id: str | None = None,
     note: str | None = None,
 ) -> BankEntry:
-    at: datetime = utc_now()
     return replace(
         entry,
         status=status,
         cycle_id=cycle_id,
         participant_id=participant_id,
         purpose=purpose,
+        pay_in_id=pay_in_id,
         note=entry.note if note is None else note,
         resolved_by=principal.id,
-        resolved_at=at,
+        resolved_at=utc_now(),
     )

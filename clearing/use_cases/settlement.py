@@ -72,7 +72,9 @@ def record_pay_in(
         position = _own_position(uow, principal, cycle, participant_id)
         check_currency(currency)
         minor = parse_amount(amount, currency)
-        changed = take_pay_in(uow, principal, cycle, position, currency, minor, reference, credited)
+        changed, _ = take_pay_in(
+            uow, principal, cycle, position, currency, minor, reference, credited
+        )
         uow.commit()
     return changed
 
@@ -81,21 +83,16 @@ def record_pay_in(
 AWAITING_PAY_INS = frozenset({CycleStatus.APPROVED, CycleStatus.SETTLING})
 
 
-def take_pay_in(
+def check_pay_in(
     uow: UnitOfWork,
-    principal: Principal,
     cycle: Cycle,
     position: Position,
     currency: str,
     minor: int,
     bank_reference: str,
-    value_date: date,
-    *,
-    from_suspense: bool = False,
-) -> Cycle:
-    """Record ``minor`` units received from ``position``'s participant for the (locked)
-    cycle, in the caller's transaction; when the last pay-in is in, the cycle settles. Every
-    check comes before anything is written: a refusal leaves the transaction as it was."""
+) -> None:
+    """Refuse a pay-in the cycle cannot take: the cycle is not awaiting pay-ins, the currency
+    is not the participant's, it is more than is still due, or its bank reference was used."""
     require_cycle_status(cycle, AWAITING_PAY_INS, "pay into")
     participant_id = position.participant_id
     if currency != position.currency:
@@ -119,10 +116,28 @@ def take_pay_in(
         raise Conflict(
             f"bank reference {bank_reference} was recorded already", field="bank_reference"
         )
+
+
+def take_pay_in(
+    uow: UnitOfWork,
+    principal: Principal,
+    cycle: Cycle,
+    position: Position,
+    currency: str,
+    minor: int,
+    bank_reference: str,
+    value_date: date,
+    *,
+    from_suspense: bool = False,
+) -> tuple[Cycle, PayIn]:
+    """Record ``minor`` units received from ``position``'s participant for the (locked)
+    cycle, in the caller's transaction (:func:`check_pay_in` first: a refusal writes nothing);
+    when the last pay-in is in, the cycle settles."""
+    check_pay_in(uow, cycle, position, currency, minor, bank_reference)
     pay_in = PayIn(
         f"pay_{secrets.token_hex(8)}",
         cycle.id,
-        participant_id,
+        position.participant_id,
         position.jurisdiction,
         currency,
         minor,
@@ -134,7 +149,8 @@ def take_pay_in(
     uow.cycles.add_pay_ins([pay_in])
     recorded_at = pay_in.recorded_at or utc_now()
     post(uow, [ledger.pay_in_entry(pay_in, recorded_at, from_suspense=from_suspense)])
-    return save_and_settle_when_paid(uow, replace(cycle, status=CycleStatus.SETTLING), principal)
+    settling = replace(cycle, status=CycleStatus.SETTLING)
+    return save_and_settle_when_paid(uow, settling, principal), pay_in
 
 
 def check_value_date(value_date: date | None, today: date) -> date:

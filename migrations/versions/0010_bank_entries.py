@@ -1,6 +1,6 @@
-"""Bank statements in (DESIGN §5): every imported statement line, keyed per entity by the bank's
-entry reference, with what it was matched to; the credits that matched nothing are the suspense
-list.
+"""Bank statements in (DESIGN §5): every imported statement line, keyed per entity by the
+bank's entry reference (and its transaction's number in a batch booking), with what it was
+matched to; the credits that matched nothing are the suspense list.
 
 Revision ID: 0010
 Revises: 0009
@@ -25,7 +25,8 @@ def upgrade() -> None:
         "bank_entries",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("entity", sa.String(length=8), nullable=False),
-        sa.Column("entry_reference", sa.String(length=40), nullable=False),
+        sa.Column("entry_reference", sa.String(length=35), nullable=False),
+        sa.Column("batch_part", sa.Integer(), nullable=False),
         sa.Column("direction", sa.String(length=6), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False, comment="minor units of currency"),
@@ -39,6 +40,7 @@ def upgrade() -> None:
         sa.Column("cycle_id", sa.String(length=40), nullable=True),
         sa.Column("participant_id", sa.String(length=64), nullable=True),
         sa.Column("purpose", sa.String(length=8), nullable=True),
+        sa.Column("pay_in_id", sa.String(length=80), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("imported_by", sa.String(length=64), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
@@ -46,11 +48,13 @@ def upgrade() -> None:
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("amount > 0", name=op.f("ck_bank_entries_amount_positive")),
         sa.CheckConstraint(
+            "batch_part >= 0", name=op.f("ck_bank_entries_batch_part_not_negative")
+        ),
+        sa.CheckConstraint(
             "direction IN ('credit', 'debit')", name=op.f("ck_bank_entries_direction_known")
         ),
         sa.CheckConstraint(
-            "status IN ('matched', 'suspense', 'assigned', 'returned', 'confirmed', "
-            "'unmatched')",
+            "status IN ('matched', 'suspense', 'assigned', 'returned', 'confirmed', 'unmatched')",
             name=op.f("ck_bank_entries_status_known"),
         ),
         sa.CheckConstraint(
@@ -65,7 +69,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bank_entries")),
         sa.UniqueConstraint(
-            "entity", "entry_reference", name=op.f("uq_bank_entries_entity_entry_reference")
+            "entity",
+            "entry_reference",
+            "batch_part",
+            name=op.f("uq_bank_entries_entity_entry_reference_batch_part"),
         ),
     )
     op.create_index("ix_bank_entries_entity_status", "bank_entries", ["entity", "status"])

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from clearing.domain.access import Role
 from clearing.domain.bank import OPEN_SUSPENSE, SUSPENSE_STATES, BankStatement, Reconciliation
 from clearing.domain.canonical import sha256_hex
 from clearing.domain.errors import InvalidInput
@@ -20,6 +22,7 @@ from service.schemas import (
     AssignIn,
     BankEntryOut,
     BankImportOut,
+    MatchIn,
     Page,
     ReasonIn,
     StatementFingerprint,
@@ -46,8 +49,11 @@ class Upload:
     fingerprint: StatementFingerprint
 
 
-async def statement_body(request: Request) -> Upload:
-    """The request's body as a statement, read as its ``Content-Type`` says."""
+async def statement_body(request: Request, principal: CurrentPrincipal) -> Upload:
+    """The request's body as a statement, read as its ``Content-Type`` says: only for an
+    operator, and off the event loop (checking a large camt against its schema takes
+    seconds)."""
+    principal.require(Role.OPERATOR)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in _XML + _CSV:
         raise InvalidInput(
@@ -57,9 +63,8 @@ async def statement_body(request: Request) -> Upload:
         )
     content = await request.body()
     fingerprint = StatementFingerprint(media_type=media_type, sha256=sha256_hex(content))
-    if media_type in _XML:
-        return Upload(bootstrap.read_camt(content), fingerprint)
-    return Upload(bootstrap.read_statement_csv(content), fingerprint)
+    read = bootstrap.read_camt if media_type in _XML else bootstrap.read_statement_csv
+    return Upload(await run_in_threadpool(read, content), fingerprint)
 
 
 @router.post(
@@ -127,6 +132,18 @@ def assign_suspense(entry_id: str, body: AssignIn, post: Post) -> JSONResponse:
         lambda uow: bank.assign_suspense(
             uow, post.principal, entry_id, body.cycle_id, body.participant_id
         ),
+        bank_entry_json,
+        200,
+    )
+
+
+@router.post("/v1/suspense/{entry_id}/match", response_model=BankEntryOut)
+def match_suspense(entry_id: str, body: MatchIn, post: Post) -> JSONResponse:
+    """Settle a suspense credit as the bank's record of a pay-in recorded by hand under
+    another reference (the same money, counted once); the amounts must agree."""
+    return post.respond(
+        body,
+        lambda uow: bank.match_suspense(uow, post.principal, entry_id, body.pay_in_id),
         bank_entry_json,
         200,
     )

@@ -234,6 +234,10 @@ class FakeCycles(Repository):
             for _tick, p in self._read.pay_ins.values()
         )
 
+    def pay_ins_by_id(self, pay_in_ids: Sequence[str]) -> list[PayIn]:
+        found = self._read.pay_ins
+        return [found[i][1] for i in pay_in_ids if i in found]
+
     def pay_ins_by_reference(self, entity: str, reference: str) -> list[PayIn]:
         return [
             pay_in

@@ -409,7 +409,7 @@ class FakeStats(Repository):
 
 
 class FakeBankEntries(Repository):
-    """Imported bank statement lines, unique per (entity, entry reference)."""
+    """Imported bank statement lines, unique per (entity, entry reference, transaction)."""
 
     def add(self, entries: Sequence[BankEntry]) -> None:
         tables = self._write
@@ -417,7 +417,11 @@ class FakeBankEntries(Repository):
             refuse_unless(entry.id not in tables.bank_entries, "bank_entries primary key")
             refuse_unless(entry.entity in tables.entities, "bank_entries -> entities")
             refuse_unless(entry.line.amount > 0, "bank_entries.amount_positive")
-            if self.known(entry.entity, [entry.line.entry_reference]):
+            if any(
+                (e.entity, e.line.entry_reference, e.line.transaction)
+                == (entry.entity, entry.line.entry_reference, entry.line.transaction)
+                for e in tables.bank_entries.values()
+            ):
                 raise Conflict("a line of this statement was imported meanwhile")
             tables.bank_entries[entry.id] = entry
 

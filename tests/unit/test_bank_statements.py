@@ -51,9 +51,9 @@ def test_pending_entries_are_counted_and_left_for_a_later_statement() -> None:
 def test_a_batch_booking_is_one_line_per_transaction_with_its_end_to_end_id() -> None:
     debit = Line("B-1", 500, credit=False, batch=((200, "RF1"), (300, "RF2")))
     statement = read_statement(camt([debit]))
-    assert [(x.entry_reference, x.amount, x.end_to_end_id) for x in statement.lines] == [
-        ("B-1/1", 200, "RF1"),
-        ("B-1/2", 300, "RF2"),
+    assert [(x.key, x.entry_reference, x.amount, x.end_to_end_id) for x in statement.lines] == [
+        ("B-1/1", "B-1", 200, "RF1"),
+        ("B-1/2", "B-1", 300, "RF2"),
     ]
     assert all(x.direction is Direction.DEBIT for x in statement.lines)
 

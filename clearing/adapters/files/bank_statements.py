@@ -4,7 +4,7 @@ schemas shipped in ``schemas/``, or the same lines as CSV (:data:`STATEMENT_COLU
 
 Only booked entries are lines; pending ones are counted and left for a later statement. A
 booked entry that carries several transactions (a batch booking, as a bank books a payment
-file) is one line per transaction, keyed ``<entry reference>/<n>``.
+file) is one line per transaction, numbered within the booking (``<entry reference>/<n>``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -177,8 +178,8 @@ def _entry_lines(tree: _Tree, entry: Element, number: int) -> Iterator[Statement
             )
         minor = _minor(part.text or "", part.get("Ccy", ""), reference)
         parts += minor
-        line_reference = f"{reference}/{index}"
-        yield _line(tree, line_reference, direction, currency, minor, value_date, entry, details)
+        line = _line(tree, reference, direction, currency, minor, value_date, entry, details)
+        yield replace(line, transaction=index)
     if parts != total:
         raise InvalidInput(
             f"booked entry {reference}: its transactions sum to another amount than the entry",

@@ -59,6 +59,7 @@ class BankEntryRepository:
         row.cycle_id = entry.cycle_id
         row.participant_id = entry.participant_id
         row.purpose = entry.purpose.value if entry.purpose else None
+        row.pay_in_id = entry.pay_in_id
         row.note = entry.note
         row.resolved_by = entry.resolved_by
         row.resolved_at = entry.resolved_at
@@ -97,6 +98,7 @@ def _row(entry: BankEntry) -> dict[str, Any]:
         "id": entry.id,
         "entity": entry.entity,
         "entry_reference": line.entry_reference,
+        "batch_part": line.transaction,
         "direction": line.direction.value,
         "currency": line.currency,
         "amount": line.amount,
@@ -110,6 +112,7 @@ def _row(entry: BankEntry) -> dict[str, Any]:
         "cycle_id": entry.cycle_id,
         "participant_id": entry.participant_id,
         "purpose": entry.purpose.value if entry.purpose else None,
+        "pay_in_id": entry.pay_in_id,
         "note": entry.note,
         "imported_by": entry.imported_by,
         "imported_at": entry.imported_at,
@@ -133,6 +136,7 @@ def _entry(row: BankEntryRow) -> BankEntry:
             counterparty_name=row.counterparty_name,
             counterparty_account=row.counterparty_account,
             booking_date=row.booking_date,
+            transaction=row.batch_part,
         ),
         status=Reconciliation(row.status),
         imported_by=row.imported_by,
@@ -140,6 +144,7 @@ def _entry(row: BankEntryRow) -> BankEntry:
         cycle_id=row.cycle_id,
         participant_id=row.participant_id,
         purpose=Purpose(row.purpose) if row.purpose else None,
+        pay_in_id=row.pay_in_id,
         note=row.note,
         resolved_by=row.resolved_by,
         resolved_at=row.resolved_at,

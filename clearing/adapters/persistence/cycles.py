@@ -370,6 +370,13 @@ class CycleRepository(CycleInvoices):
             != 0
         )
 
+    def pay_ins_by_id(self, pay_in_ids: Sequence[str]) -> list[PayIn]:
+        wanted = [i for i in pay_in_ids if storable(i)]
+        if not wanted:
+            return []
+        rows = self.session.scalars(select(PayInRow).where(PayInRow.id.in_(wanted)))
+        return [from_row(PayIn, row) for row in rows]
+
     def pay_ins_by_reference(self, entity: str, reference: str) -> list[PayIn]:
         if not storable(reference):
             return []

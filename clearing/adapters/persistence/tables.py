@@ -361,12 +361,14 @@ class RefundRow(Base):
 
 class BankEntryRow(Base):
     """A line of an entity's bank statement as imported, and what it was matched to. The
-    bank's entry reference is unique per entity: a re-imported line is recognised."""
+    bank's entry reference (with the transaction's number in a batch booking, 0 for a whole
+    booking) is unique per entity: a re-imported line is recognised."""
 
     __tablename__ = "bank_entries"
     __table_args__ = (
-        UniqueConstraint("entity", "entry_reference"),
+        UniqueConstraint("entity", "entry_reference", "batch_part"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("batch_part >= 0", name="batch_part_not_negative"),
         CheckConstraint("direction IN ('credit', 'debit')", name="direction_known"),
         CheckConstraint(
             "status IN ('matched', 'suspense', 'assigned', 'returned', 'confirmed', 'unmatched')",
@@ -378,7 +380,9 @@ class BankEntryRow(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     entity: Mapped[str] = mapped_column(ForeignKey("entities.code"))
-    entry_reference: Mapped[str] = mapped_column(String(40))
+    entry_reference: Mapped[str] = mapped_column(String(35))
+    #: The transaction's number within a batch booking; 0 for a whole booking.
+    batch_part: Mapped[int] = mapped_column(Integer)
     direction: Mapped[str] = mapped_column(String(6))
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger, comment="minor units of currency")
@@ -392,6 +396,7 @@ class BankEntryRow(Base):
     cycle_id: Mapped[str | None] = mapped_column(ForeignKey("cycles.id"), index=True)
     participant_id: Mapped[str | None] = mapped_column(String(64))
     purpose: Mapped[str | None] = mapped_column(String(8))
+    pay_in_id: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str] = mapped_column(Text)
     imported_by: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

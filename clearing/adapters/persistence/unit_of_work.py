@@ -60,6 +60,9 @@ class SqlUnitOfWork:
         if self._depth == 0:
             self.session.rollback()
             self.session.close()
+            if isinstance(value, OperationalError) and _lost_a_race(value):
+                # PostgreSQL chose this transaction to undo; trying again may succeed.
+                raise Conflict("a concurrent change won; try again") from value
 
     def commit(self) -> None:
         if self._depth > 1:
@@ -71,12 +74,17 @@ class SqlUnitOfWork:
             raise Conflict("the change conflicts with data stored meanwhile") from error
         except OperationalError as error:
             self.session.rollback()
-            if "could not serialize" in str(error.orig) or "deadlock" in str(error.orig):
+            if _lost_a_race(error):
                 raise Conflict("a concurrent change won; try again") from error
             raise
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def _lost_a_race(error: OperationalError) -> bool:
+    """Whether PostgreSQL undid the transaction for a deadlock or a serialization failure."""
+    return "could not serialize" in str(error.orig) or "deadlock" in str(error.orig)
 
 
 class SqlUnitOfWorkFactory:

@@ -24,7 +24,7 @@ from clearing.domain.ledger.postings import (
     refund_entry,
     replay_cycle,
     suspense_entry,
-    suspense_return_entry,
+    suspense_release_entry,
 )
 from clearing.domain.ledger.verification import (
     Problem,
@@ -63,7 +63,7 @@ __all__ = [
     "replay_cycle",
     "stored_document",
     "suspense_entry",
-    "suspense_return_entry",
+    "suspense_release_entry",
     "verify_chain",
     "verify_journal",
 ]

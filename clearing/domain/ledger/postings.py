@@ -14,8 +14,10 @@ For a settled cycle each entity's book moves like this (amounts in its currency)
 
 A bank credit that matches no due pay-in is journaled as it is imported (``suspense``: it debits
 ``settlement`` and credits ``suspense``, owed to whoever sent it, in no cycle). An operator then
-assigns it, a pay-in that debits ``suspense`` instead of ``settlement``, or returns it
-(``suspense_return``: it debits ``suspense`` and credits ``settlement``).
+assigns it, a pay-in that debits ``suspense`` instead of ``settlement``, returns it
+(``suspense_return``: it debits ``suspense`` and credits ``settlement``), or finds it is the
+bank's record of a pay-in recorded by hand (``suspense_matched``, the same postings: the pay-in
+counted the money already).
 
 Each money entry names its participant, bank reference or reason, value date and who recorded
 it when. After a cycle settles, over it and the cycles it superseded, every participant's
@@ -204,13 +206,21 @@ def suspense_entry(
     )
 
 
-def suspense_return_entry(
-    entity: str, line: StatementLine, reason: str, recorded_by: str, recorded_at: datetime
+def suspense_release_entry(
+    entity: str,
+    line: StatementLine,
+    reason: str,
+    recorded_by: str,
+    recorded_at: datetime,
+    *,
+    kind: str = "suspense_return",
 ) -> JournalEntry:
-    """A suspense credit sent back to its payer."""
+    """A suspense credit leaving suspense other than as a pay-in: sent back to its payer
+    (``suspense_return``), or found to be the bank's record of a pay-in recorded by hand, which
+    the journal holds already (``suspense_matched``)."""
     return JournalEntry(
         entity=entity,
-        kind="suspense_return",
+        kind=kind,
         postings=(
             Posting(SUSPENSE_ACCOUNT, line.currency, line.amount),
             Posting(SETTLEMENT_ACCOUNT, line.currency, -line.amount),
@@ -221,7 +231,7 @@ def suspense_return_entry(
 
 def _line_details(line: StatementLine) -> dict[str, Any]:
     return {
-        "bank_reference": line.entry_reference,
+        "bank_reference": line.key,
         "value_date": line.value_date.isoformat(),
         "remittance": line.remittance,
         "counterparty": line.counterparty_name,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from dataclasses import replace
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -162,33 +163,78 @@ class BankMachine(RuleBasedStateMachine):
         assert fresh.entry.status is expected, fresh.entry.note
 
     @precondition(lambda self: self._awaiting())
-    @rule(entity=ENTITY, data=st.data(), statement_later=st.booleans())
+    @rule(
+        entity=ENTITY,
+        data=st.data(),
+        statement=st.sampled_from(["not yet", "same reference", "typed another reference"]),
+    )
     def an_operator_records_a_pay_in_by_hand(
-        self, entity: str, data: st.DataObject, statement_later: bool
+        self, entity: str, data: st.DataObject, statement: str
     ) -> None:
         owing = self._owing(entity)
         if not owing:
             return
         view = data.draw(st.sampled_from(owing))
+        operator = self.pilot.principals[f"op-{entity}"]
         line = self._book(
             entity,
-            Line(f"{entity}-HAND-{next(self.numbers)}", view.outstanding, CURRENCY[entity]),
+            Line(
+                f"{entity}-HAND-{next(self.numbers)}",
+                view.outstanding,
+                CURRENCY[entity],
+                remittance=view.payment_reference or "",
+            ),
+        )
+        cycle_id = self.cycle.id
+        typed = (
+            f"TYPED-{next(self.numbers)}"
+            if statement == "typed another reference"
+            else line.reference
         )
         settlement.record_pay_in(
             self.pilot.uows(),
-            self.pilot.principals[f"op-{entity}"],
-            self.cycle.id,
+            operator,
+            cycle_id,
             view.position.participant_id,
             view.position.currency,
             format_amount(line.amount, line.currency),
-            line.reference,
+            typed,
             line.value_date,
         )
         self._pay_what_settled()
-        if statement_later:
-            [found] = self._import(entity, [line], as_csv=False).lines
-            assert found.entry is not None
-            assert found.entry.status is Reconciliation.MATCHED
+        if statement == "not yet":
+            return
+        [found] = self._import(entity, [line], as_csv=False).lines
+        assert found.entry is not None
+        if statement == "same reference":
+            assert found.entry.status is Reconciliation.MATCHED, found.entry.note
+            return
+        # The same money under another reference: it waits in suspense until the operator
+        # says which pay-in it is.
+        assert found.entry.status is Reconciliation.SUSPENSE, found.entry.note
+        pay_ins = settlement.cycle_pay_ins(self.pilot.uows(), operator, cycle_id)
+        [by_hand] = [p for p in pay_ins if p.bank_reference == typed]
+        bank.match_suspense(self.pilot.uows(), operator, found.entry.id, by_hand.id)
+
+    @rule(entity=ENTITY, amount=st.integers(2, 10**7))
+    def a_batch_credit_is_notified_whole_then_stated_split(self, entity: str, amount: int) -> None:
+        reference = f"{entity}-BATCH-{next(self.numbers)}"
+        whole = self._book(entity, Line(reference, amount, CURRENCY[entity]))
+        split = replace(whole, batch=((1, "first"), (amount - 1, "second")))
+        notified = self._import(entity, [whole], as_csv=False)
+        stated = bank.import_statement(
+            self.pilot.uows(),
+            self.pilot.principals[f"op-{entity}"],
+            read_statement(
+                camt(
+                    [split],
+                    account=ENTITY_BANKS[entity][1],
+                    message="camt.053.001.08",
+                    message_id=f"S{next(self.numbers)}",
+                )
+            ),
+        )
+        assert (notified.unmatched, stated.duplicates, stated.unmatched) == (1, 2, 0)
 
     @rule(entity=ENTITY, amount=st.integers(1, 10**7), stale=st.booleans())
     def a_credit_nobody_expects_arrives(self, entity: str, amount: int, stale: bool) -> None:

@@ -11,7 +11,9 @@ import pytest
 from clearing.adapters.files.bank_statements import read_statement
 from clearing.domain.bank import Reconciliation
 from clearing.domain.cycles import Cycle, CycleStatus
-from clearing.domain.errors import Conflict, InvalidInput, NotFound
+from clearing.domain.errors import Conflict, InvalidInput, LedgerError, NotFound
+from clearing.domain.money import format_amount
+from clearing.domain.payments import Purpose, return_reference
 from clearing.use_cases import audit, bank, cycles, settlement
 from clearing.use_cases.settlement import PositionView
 from tests.bank_files import Line, camt, statement_csv
@@ -255,3 +257,112 @@ def test_a_rejected_successor_still_pays_back_what_the_defaulter_had_paid_in(
         end_to_end_id=order.transfers[0].reference,
     )
     assert import_camt(pilot, "CN", [debit]).matched == 1
+
+
+def test_a_settlement_that_fails_inside_an_import_records_nothing_of_the_statement(
+    pilot: Pilot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cycle = approve(pilot)
+    import_camt(pilot, "RU", credits(payers(pilot, cycle, "RU"), "RU"))
+    entries_before = len(journal(pilot))
+
+    def books_stay_open(*_args: object) -> None:
+        raise LedgerError("a book stays open")
+
+    monkeypatch.setattr(cycles, "check_closed", books_stay_open)
+    with pytest.raises(LedgerError):
+        import_camt(pilot, "CN", credits(payers(pilot, cycle, "CN"), "CN"))
+    assert len(journal(pilot)) == entries_before
+    assert bank.bank_entries(pilot.uows(), pilot.principals["op-CN"], None, None, 10) == []
+    assert balance(pilot, "CN", "suspense") == 0
+
+
+def test_a_credit_for_a_pay_in_recorded_by_hand_under_another_reference_is_matched_once(
+    pilot: Pilot,
+) -> None:
+    cycle = approve(pilot)
+    [view, *_] = payers(pilot, cycle, "CN")
+    operator = pilot.principals["op-CN"]
+    owed = view.outstanding
+    settlement.record_pay_in(
+        pilot.uows(),
+        operator,
+        cycle.id,
+        view.position.participant_id,
+        "CNY",
+        format_amount(owed, "CNY"),
+        "TYPED-BY-HAND",
+    )
+    [pay_in] = settlement.cycle_pay_ins(pilot.uows(), operator, cycle.id)
+    line = Line("CN-BANK-1", owed, "CNY", remittance=view.payment_reference or "")
+    [imported] = import_camt(pilot, "CN", [line]).lines
+    assert imported.entry is not None
+    assert imported.entry.status is Reconciliation.SUSPENSE
+    assert "owes nothing more" in imported.entry.note
+    assert balance(pilot, "CN", "settlement") == 2 * owed  # counted twice until matched
+    too_little = Line("CN-BANK-2", owed - 1, "CNY", remittance="?", structured=False)
+    [other] = import_camt(pilot, "CN", [too_little]).lines
+    assert other.entry is not None
+    with pytest.raises(InvalidInput, match="the bank credited") as refused:
+        bank.match_suspense(pilot.uows(), operator, other.entry.id, pay_in.id)
+    assert refused.value.field == "pay_in_id"
+    matched = bank.match_suspense(pilot.uows(), operator, imported.entry.id, pay_in.id)
+    assert (matched.status, matched.pay_in_id) == (Reconciliation.ASSIGNED, pay_in.id)
+    assert balance(pilot, "CN", "settlement") == owed + owed - 1
+    assert balance(pilot, "CN", "suspense") == -(owed - 1)
+    assert [d["kind"] for d in journal(pilot)][-1] == "suspense_matched"
+    again = Line("CN-BANK-3", owed, "CNY", remittance="dup", structured=False)
+    [third] = import_camt(pilot, "CN", [again]).lines
+    assert third.entry is not None
+    with pytest.raises(Conflict, match="the bank's CN-BANK-1 already"):
+        bank.match_suspense(pilot.uows(), operator, third.entry.id, pay_in.id)
+    assert audit.verify(pilot.uows(), pilot.principals["auditor"]).ok
+
+
+def test_a_booking_seen_whole_then_split_into_its_transactions_is_recorded_once(
+    pilot: Pilot,
+) -> None:
+    approve(pilot)
+    whole = Line("CN-B", 300, "CNY", remittance="?", structured=False)
+    split = Line("CN-B", 300, "CNY", batch=((100, "a"), (200, "b")))
+    first = import_camt(pilot, "CN", [whole])
+    again = import_camt(pilot, "CN", [split])
+    assert first.unmatched == 1
+    assert (again.duplicates, again.unmatched) == (2, 0)
+    assert balance(pilot, "CN", "settlement") == 300
+    split_first = import_camt(pilot, "CN", [Line("CN-C", 30, "CNY", batch=((10, "a"), (20, "b")))])
+    whole_later = import_camt(pilot, "CN", [Line("CN-C", 30, "CNY")])
+    assert (split_first.unmatched, whole_later.duplicates) == (2, 1)
+
+
+def test_a_return_is_confirmed_once_by_the_debit_quoting_its_reference(pilot: Pilot) -> None:
+    approve(pilot)
+    operator = pilot.principals["op-RU"]
+    [stray] = import_camt(
+        pilot, "RU", [Line("RU-S", 700, "RUB", remittance="?", structured=False)]
+    ).lines
+    assert stray.entry is not None
+    returned = bank.return_suspense(pilot.uows(), operator, stray.entry.id, "unknown payer")
+    reference = return_reference(returned.id)
+    debit = Line("RU-D1", 700, "RUB", credit=False, end_to_end_id=reference)
+    [confirmed] = import_camt(pilot, "RU", [debit]).lines
+    assert confirmed.entry is not None
+    assert (confirmed.entry.status, confirmed.entry.purpose) == (
+        Reconciliation.CONFIRMED,
+        Purpose.RETURN,
+    )
+    twice = Line("RU-D2", 700, "RUB", credit=False, end_to_end_id=reference)
+    [again] = import_camt(pilot, "RU", [twice]).lines
+    assert again.entry is not None
+    assert again.entry.status is Reconciliation.UNMATCHED
+    assert "confirmed already" in again.entry.note
+
+
+def test_statement_text_with_control_or_bidirectional_characters_is_refused_naming_it(
+    pilot: Pilot,
+) -> None:
+    approve(pilot)
+    hostile = statement_csv([Line("RU-1", 5, "RUB", counterparty="Evil\u202eCorp")])
+    with pytest.raises(InvalidInput, match="bidirectional") as refused:
+        bank.import_statement(pilot.uows(), pilot.principals["op-RU"], read_statement(hostile))
+    assert refused.value.field == "counterparty_name"
