@@ -32,9 +32,9 @@ from clearing.domain.payments import (
     reference_in,
     returned_entry_of,
 )
-from clearing.use_cases.cycles import locked_cycle, post, utc_now
+from clearing.use_cases.cycles import locked_cycle, post, save_and_settle_when_paid, utc_now
 from clearing.use_cases.ports import UnitOfWork
-from clearing.use_cases.settlement import check_pay_in, take_pay_in
+from clearing.use_cases.settlement import check_pay_in, new_pay_in, take_pay_in
 from clearing.use_cases.validation import check_limit, check_text, has_unsafe_characters
 
 #: Longest texts a line may carry (the bank_entries columns).
@@ -118,7 +118,9 @@ def import_statement(
     uow: UnitOfWork, principal: Principal, statement: BankStatement
 ) -> ImportReport:
     """Import the operator's entity's bank statement in one transaction (a bad line refuses
-    the whole statement, naming it, and records nothing)."""
+    the whole statement, naming it, and records nothing). Lines are matched in order against
+    what each payer still owes; the pay-ins, the journal entries (in line order) and the lines
+    are then written in bulk, and each cycle whose last pay-in came settles."""
     principal.require(Role.OPERATOR)
     entity = principal.scope.entity
     assert entity is not None, "an operator acts for an entity"
@@ -139,6 +141,7 @@ def import_statement(
         earlier = uow.bank.known(entity, {line.entry_reference for line in statement.lines})
         matcher = _Matcher(uow, entity)
         matcher.lock(statement.lines)
+        batch = _Batch(uow, principal, entity, statement.lines)
         seen: set[str] = set()
         imported: list[ImportedLine] = []
         for line in statement.lines:
@@ -146,11 +149,80 @@ def import_statement(
                 imported.append(ImportedLine(line.key, None))
                 continue
             seen.add(line.key)
-            entry = _reconcile(uow, principal, entity, line, matcher)
-            uow.bank.add([entry])
-            imported.append(ImportedLine(line.key, entry))
+            imported.append(ImportedLine(line.key, _reconcile(uow, line, matcher, batch)))
+        batch.write([line.entry for line in imported if line.entry is not None])
         uow.commit()
     return ImportReport(tuple(imported), statement.pending)
+
+
+class _Batch:
+    """What an import records, kept until the statement has been read through: what each
+    payer still owes as the lines come, the pay-ins, and the journal entries in line order."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        entity: str,
+        lines: Iterable[StatementLine],
+    ) -> None:
+        self.uow = uow
+        self.principal = principal
+        self.entity = entity
+        self.at = utc_now()
+        self._held: dict[str, dict[str, int]] = {}
+        self._cycles: dict[str, Cycle] = {}
+        self.pay_ins: list[PayIn] = []
+        self.journal: list[ledger.JournalEntry] = []
+        keys = [line.key for line in lines if line.direction is Direction.CREDIT]
+        self.recorded_by_hand: dict[str, PayIn] = {}
+        for pay_in in uow.cycles.pay_ins_by_reference(entity, keys):
+            self.recorded_by_hand.setdefault(pay_in.bank_reference, pay_in)
+        #: Transfers the bank confirmed, ``(cycle, participant, purpose)`` -> its line.
+        self.confirmed: dict[tuple[str, str | None, Purpose | None], str] = {}
+        self._confirmations_of: set[str] = set()
+
+    def check(self, cycle: Cycle, position: Position, line: StatementLine) -> None:
+        held = self._held_in(cycle.id).get(position.participant_id, 0)
+        check_pay_in(cycle, position, line.currency, line.amount, held)
+
+    def take(self, cycle: Cycle, position: Position, line: StatementLine) -> PayIn:
+        pay_in = new_pay_in(self.principal, cycle, position, line.amount, line.key, line.value_date)
+        held = self._held_in(cycle.id)
+        held[position.participant_id] = held.get(position.participant_id, 0) + line.amount
+        self._cycles[cycle.id] = cycle
+        self.pay_ins.append(pay_in)
+        self.journal.append(ledger.pay_in_entry(pay_in, pay_in.recorded_at or self.at))
+        return pay_in
+
+    def suspend(self, line: StatementLine, reason: str) -> None:
+        self.journal.append(
+            ledger.suspense_entry(self.entity, line, reason, self.principal.id, self.at)
+        )
+
+    def confirmed_by(self, cycle_id: str, participant_id: str, purpose: Purpose) -> str | None:
+        """The line that confirmed this transfer before, if one did."""
+        if cycle_id not in self._confirmations_of:
+            self._confirmations_of.add(cycle_id)
+            for e in self.uow.bank.matched([cycle_id]):
+                if e.status is Reconciliation.CONFIRMED:
+                    self.confirmed[(cycle_id, e.participant_id, e.purpose)] = e.line.key
+        return self.confirmed.get((cycle_id, participant_id, purpose))
+
+    def _held_in(self, cycle_id: str) -> dict[str, int]:
+        if cycle_id not in self._held:
+            self._held[cycle_id] = dict(self.uow.cycles.received(cycle_id))
+        return self._held[cycle_id]
+
+    def write(self, entries: list[BankEntry]) -> None:
+        """The pay-ins, the journal and the lines; then each cycle paid into settles when its
+        last pay-in is in (a settlement that fails ends the import)."""
+        self.uow.cycles.add_pay_ins(self.pay_ins)
+        post(self.uow, self.journal)
+        self.uow.bank.add(entries)
+        for cycle_id in sorted(self._cycles):
+            settling = replace(self._cycles[cycle_id], status=CycleStatus.SETTLING)
+            save_and_settle_when_paid(self.uow, settling, self.principal)
 
 
 def check_line(line: StatementLine) -> None:
@@ -170,36 +242,28 @@ def check_line(line: StatementLine) -> None:
             )
 
 
-def _reconcile(
-    uow: UnitOfWork, principal: Principal, entity: str, line: StatementLine, matcher: _Matcher
-) -> BankEntry:
-    """The stored entry of a line not imported before, with what it matched, recorded."""
-    at = utc_now()
+def _reconcile(uow: UnitOfWork, line: StatementLine, matcher: _Matcher, batch: _Batch) -> BankEntry:
+    """The entry of a line not imported before, with what it matched (recorded in ``batch``)."""
     entry = BankEntry(
         id=f"bnk_{secrets.token_hex(8)}",
-        entity=entity,
+        entity=batch.entity,
         line=line,
         status=Reconciliation.SUSPENSE,
-        imported_by=principal.id,
-        imported_at=at,
+        imported_by=batch.principal.id,
+        imported_at=batch.at,
     )
     if line.direction is Direction.DEBIT:
-        return _confirm_debit(uow, entry, matcher)
-    recorded = uow.cycles.pay_ins_by_reference(entity, line.key)
-    if recorded:
-        return _recorded_before(entry, recorded[0])
-    # Only matching and checks may send the credit to suspense; once the pay-in is being
-    # written, a failure (a settlement that does not close, say) ends the whole import.
+        return _confirm_debit(uow, entry, matcher, batch)
+    recorded = batch.recorded_by_hand.get(line.key)
+    if recorded is not None:
+        return _recorded_before(entry, recorded)
     try:
         cycle, position = matcher.payment(line, Purpose.PAY_IN)
-        check_pay_in(uow, cycle, position, line.currency, line.amount, line.key)
+        batch.check(cycle, position, line)
     except ClearingError as unmatched:
-        post(uow, [ledger.suspense_entry(entity, line, str(unmatched), principal.id, at)])
+        batch.suspend(line, str(unmatched))
         return replace(entry, note=str(unmatched))
-    changed, pay_in = take_pay_in(
-        uow, principal, cycle, position, line.currency, line.amount, line.key, line.value_date
-    )
-    matcher.settled(changed)
+    pay_in = batch.take(cycle, position, line)
     return replace(
         entry,
         status=Reconciliation.MATCHED,
@@ -233,7 +297,9 @@ def _recorded_before(entry: BankEntry, pay_in: PayIn) -> BankEntry:
     )
 
 
-def _confirm_debit(uow: UnitOfWork, entry: BankEntry, matcher: _Matcher) -> BankEntry:
+def _confirm_debit(
+    uow: UnitOfWork, entry: BankEntry, matcher: _Matcher, batch: _Batch
+) -> BankEntry:
     """A debit that is a pay-out of a settled cycle, a refund, or a suspense credit sent
     back, of the amount released."""
     line = entry.line
@@ -245,28 +311,22 @@ def _confirm_debit(uow: UnitOfWork, entry: BankEntry, matcher: _Matcher) -> Bank
         expected = (
             position.net
             if purpose is Purpose.PAY_OUT
-            else sum(
-                r.amount
-                for r in uow.cycles.refunds(cycle.id)
-                if r.participant_id == position.participant_id
-            )
+            else matcher.refunded(cycle.id).get(position.participant_id, 0)
         )
         if line.amount != expected or line.currency != position.currency:
             raise Conflict(
                 f"the {purpose.value} of {position.participant_id} in cycle {cycle.id} was "
                 f"{expected} minor units of {position.currency}, not {line.amount} {line.currency}"
             )
-        for earlier in uow.bank.matched([cycle.id]):
-            if earlier.status is Reconciliation.CONFIRMED and (
-                earlier.participant_id,
-                earlier.purpose,
-            ) == (position.participant_id, purpose):
-                raise Conflict(
-                    f"the {purpose.value} of {position.participant_id} in cycle {cycle.id} was "
-                    f"confirmed by {earlier.line.key} already"
-                )
+        earlier = batch.confirmed_by(cycle.id, position.participant_id, purpose)
+        if earlier is not None:
+            raise Conflict(
+                f"the {purpose.value} of {position.participant_id} in cycle {cycle.id} was "
+                f"confirmed by {earlier} already"
+            )
     except ClearingError as unmatched:
         return replace(entry, status=Reconciliation.UNMATCHED, note=str(unmatched))
+    batch.confirmed[(cycle.id, position.participant_id, purpose)] = line.key
     return replace(
         entry,
         status=Reconciliation.CONFIRMED,
@@ -315,6 +375,8 @@ class _Matcher:
         self._entity = entity
         self._locked: dict[str, Cycle] = {}
         self._references: dict[tuple[str, Purpose], dict[str, Position]] = {}
+        self._refunds: dict[str, dict[str, int]] = {}
+        self._by_number: dict[int, Cycle | None] = {}
 
     def lock(self, lines: Iterable[StatementLine]) -> None:
         """Lock, before anything is written, the cycles the credits name and the returned
@@ -335,9 +397,14 @@ class _Matcher:
         for entry_id in sorted(filter(None, returned)):
             self._uow.bank.get(entry_id, for_update=True)
 
-    def settled(self, cycle: Cycle) -> None:
-        """The cycle as a pay-in left it (settling, or settled)."""
-        self._locked[cycle.id] = cycle
+    def refunded(self, cycle_id: str) -> dict[str, int]:
+        """What the cycle refunds to each participant, in minor units."""
+        if cycle_id not in self._refunds:
+            totals: dict[str, int] = {}
+            for refund in self._uow.cycles.refunds(cycle_id):
+                totals[refund.participant_id] = totals.get(refund.participant_id, 0) + refund.amount
+            self._refunds[cycle_id] = totals
+        return self._refunds[cycle_id]
 
     def payment(self, line: StatementLine, purpose: Purpose) -> tuple[Cycle, Position]:
         reference = _quoted(line)
@@ -355,8 +422,10 @@ class _Matcher:
         raise NotFound("names no pay-out, refund or return")
 
     def _numbered(self, number: int) -> Cycle | None:
-        found = self._uow.cycles.recent(number + 1, 1)
-        return found[0] if found and found[0].number == number else None
+        if number not in self._by_number:
+            found = self._uow.cycles.recent(number + 1, 1)
+            self._by_number[number] = found[0] if found and found[0].number == number else None
+        return self._by_number[number]
 
     def _named(self, reference: str, purpose: Purpose) -> tuple[Cycle, Position]:
         named = cycle_payment_of(reference)
@@ -377,7 +446,7 @@ class _Matcher:
     def _positions(self, cycle: Cycle, purpose: Purpose) -> dict[str, Position]:
         key = (cycle.id, purpose)
         if key not in self._references:
-            refunded = {r.participant_id for r in self._uow.cycles.refunds(cycle.id)}
+            refunded = self.refunded(cycle.id)
             payers = [
                 p
                 for p in self._uow.cycles.positions(cycle.id)

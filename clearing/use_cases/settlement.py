@@ -84,15 +84,11 @@ AWAITING_PAY_INS = frozenset({CycleStatus.APPROVED, CycleStatus.SETTLING})
 
 
 def check_pay_in(
-    uow: UnitOfWork,
-    cycle: Cycle,
-    position: Position,
-    currency: str,
-    minor: int,
-    bank_reference: str,
+    cycle: Cycle, position: Position, currency: str, minor: int, received: int
 ) -> None:
-    """Refuse a pay-in the cycle cannot take: the cycle is not awaiting pay-ins, the currency
-    is not the participant's, it is more than is still due, or its bank reference was used."""
+    """Refuse a pay-in the cycle cannot take from ``position``'s participant, who holds
+    ``received`` minor units in it already: the cycle is not awaiting pay-ins, the currency is
+    not the participant's, or it is more than is still due."""
     require_cycle_status(cycle, AWAITING_PAY_INS, "pay into")
     participant_id = position.participant_id
     if currency != position.currency:
@@ -100,7 +96,6 @@ def check_pay_in(
             f"{position.jurisdiction} settles in {position.currency}, not {currency}",
             field="currency",
         )
-    received = uow.cycles.received(cycle.id).get(participant_id, 0)
     still_due = due_pay_in(position) - received
     if still_due <= 0:
         raise Conflict(
@@ -112,10 +107,29 @@ def check_pay_in(
             f"still owes in cycle {cycle.id}",
             field="amount",
         )
-    if uow.cycles.bank_reference_used(cycle.id, position.jurisdiction, bank_reference):
-        raise Conflict(
-            f"bank reference {bank_reference} was recorded already", field="bank_reference"
-        )
+
+
+def new_pay_in(
+    principal: Principal,
+    cycle: Cycle,
+    position: Position,
+    minor: int,
+    bank_reference: str,
+    value_date: date,
+) -> PayIn:
+    """A pay-in as it is recorded now (checked by :func:`check_pay_in`)."""
+    return PayIn(
+        f"pay_{secrets.token_hex(8)}",
+        cycle.id,
+        position.participant_id,
+        position.jurisdiction,
+        position.currency,
+        minor,
+        bank_reference,
+        principal.id,
+        value_date=value_date,
+        recorded_at=utc_now(),
+    )
 
 
 def take_pay_in(
@@ -131,21 +145,15 @@ def take_pay_in(
     from_suspense: bool = False,
 ) -> tuple[Cycle, PayIn]:
     """Record ``minor`` units received from ``position``'s participant for the (locked)
-    cycle, in the caller's transaction (:func:`check_pay_in` first: a refusal writes nothing);
-    when the last pay-in is in, the cycle settles."""
-    check_pay_in(uow, cycle, position, currency, minor, bank_reference)
-    pay_in = PayIn(
-        f"pay_{secrets.token_hex(8)}",
-        cycle.id,
-        position.participant_id,
-        position.jurisdiction,
-        currency,
-        minor,
-        bank_reference,
-        principal.id,
-        value_date=value_date,
-        recorded_at=utc_now(),
-    )
+    cycle, in the caller's transaction (every check first: a refusal writes nothing); when the
+    last pay-in is in, the cycle settles."""
+    received = uow.cycles.received(cycle.id).get(position.participant_id, 0)
+    check_pay_in(cycle, position, currency, minor, received)
+    if uow.cycles.bank_reference_used(cycle.id, position.jurisdiction, bank_reference):
+        raise Conflict(
+            f"bank reference {bank_reference} was recorded already", field="bank_reference"
+        )
+    pay_in = new_pay_in(principal, cycle, position, minor, bank_reference, value_date)
     uow.cycles.add_pay_ins([pay_in])
     recorded_at = pay_in.recorded_at or utc_now()
     post(uow, [ledger.pay_in_entry(pay_in, recorded_at, from_suspense=from_suspense)])

@@ -47,9 +47,7 @@ def upgrade() -> None:
         sa.Column("resolved_by", sa.String(length=64), nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("amount > 0", name=op.f("ck_bank_entries_amount_positive")),
-        sa.CheckConstraint(
-            "batch_part >= 0", name=op.f("ck_bank_entries_batch_part_not_negative")
-        ),
+        sa.CheckConstraint("batch_part >= 0", name=op.f("ck_bank_entries_batch_part_not_negative")),
         sa.CheckConstraint(
             "direction IN ('credit', 'debit')", name=op.f("ck_bank_entries_direction_known")
         ),

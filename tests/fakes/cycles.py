@@ -10,7 +10,7 @@ rewrite of every row would. What a caller sees is the same (``tests/integration`
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -238,14 +238,15 @@ class FakeCycles(Repository):
         found = self._read.pay_ins
         return [found[i][1] for i in pay_in_ids if i in found]
 
-    def pay_ins_by_reference(self, entity: str, reference: str) -> list[PayIn]:
+    def pay_ins_by_reference(self, entity: str, references: Collection[str]) -> list[PayIn]:
+        wanted = set(references)
         return [
             pay_in
             for _tick, pay_in in sorted(
                 self._read.pay_ins.values(), key=lambda found: (found[0], found[1].id)
             )
             if pay_in.entity == entity
-            and pay_in.bank_reference == reference
+            and pay_in.bank_reference in wanted
             and pay_in.carried_from is None
         ]
 

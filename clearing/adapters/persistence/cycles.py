@@ -5,8 +5,8 @@ statement elsewhere; never one ORM object at a time."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, fields
 from itertools import repeat
 from typing import Any
 
@@ -44,6 +44,8 @@ from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, Position, S
 from clearing.domain.netting.columns import TEXT_COLUMNS, ObligationColumns
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
+
+_PAY_IN_FIELDS = tuple(field.name for field in fields(PayIn))
 
 
 class CycleRepository(CycleInvoices):
@@ -345,10 +347,11 @@ class CycleRepository(CycleInvoices):
         if not pay_ins:
             return
         stamp = now()
-        self.session.execute(
-            insert(PayInRow),
-            [{**asdict(pay_in), "recorded_at": pay_in.recorded_at or stamp} for pay_in in pay_ins],
-        )
+        # Field by field: dataclasses.asdict deep-copies every value, a third of a bulk insert.
+        rows = [{name: getattr(pay_in, name) for name in _PAY_IN_FIELDS} for pay_in in pay_ins]
+        for row in rows:
+            row["recorded_at"] = row["recorded_at"] or stamp
+        self.session.execute(insert(PayInRow), rows)
 
     def pay_ins(self, cycle_id: str) -> list[PayIn]:
         rows = self.session.scalars(
@@ -377,14 +380,15 @@ class CycleRepository(CycleInvoices):
         rows = self.session.scalars(select(PayInRow).where(PayInRow.id.in_(wanted)))
         return [from_row(PayIn, row) for row in rows]
 
-    def pay_ins_by_reference(self, entity: str, reference: str) -> list[PayIn]:
-        if not storable(reference):
+    def pay_ins_by_reference(self, entity: str, references: Collection[str]) -> list[PayIn]:
+        wanted = [r for r in set(references) if storable(r)]
+        if not wanted:
             return []
         rows = self.session.scalars(
             select(PayInRow)
             .where(
                 PayInRow.entity == entity,
-                PayInRow.bank_reference == reference,
+                PayInRow.bank_reference.in_(wanted),
                 PayInRow.carried_from.is_(None),
             )
             .order_by(PayInRow.recorded_at, PayInRow.id)
