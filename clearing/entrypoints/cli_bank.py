@@ -17,7 +17,7 @@ from clearing.domain.errors import ClearingError, Conflict
 from clearing.domain.money import format_amount
 from clearing.domain.payments import return_reference
 from clearing.entrypoints.cli_support import EXIT_NOT_NOW, database_uows, fail
-from clearing.use_cases import bank
+from clearing.use_cases import bank, suspense
 from clearing.use_cases.validation import MAX_PAGE
 
 bank_app = typer.Typer(help="Bank reconciliation: statements in, and the suspense list.")
@@ -88,7 +88,7 @@ def suspense_assign(
 ) -> None:
     """Record a suspense credit as the participant's pay-in for the cycle."""
     try:
-        entry = bank.assign_suspense(
+        entry = suspense.assign_suspense(
             database_uows()(), _operator(entity), entry_id, cycle, participant
         )
     except Conflict as error:
@@ -106,7 +106,7 @@ def suspense_match(
 ) -> None:
     """Settle a suspense credit as the bank's record of a pay-in recorded by hand."""
     try:
-        entry = bank.match_suspense(database_uows()(), _operator(entity), entry_id, pay_in)
+        entry = suspense.match_suspense(database_uows()(), _operator(entity), entry_id, pay_in)
     except Conflict as error:
         fail(str(error), EXIT_NOT_NOW)
     except ClearingError as error:
@@ -122,7 +122,7 @@ def suspense_return(
 ) -> None:
     """Send a suspense credit back to its payer."""
     try:
-        entry = bank.return_suspense(database_uows()(), _operator(entity), entry_id, reason)
+        entry = suspense.return_suspense(database_uows()(), _operator(entity), entry_id, reason)
     except Conflict as error:
         fail(str(error), EXIT_NOT_NOW)
     except ClearingError as error:

@@ -14,7 +14,7 @@ from clearing.domain.bank import OPEN_SUSPENSE, SUSPENSE_STATES, BankStatement, 
 from clearing.domain.canonical import sha256_hex
 from clearing.domain.errors import InvalidInput
 from clearing.entrypoints import bootstrap
-from clearing.use_cases import bank
+from clearing.use_cases import bank, suspense
 from clearing.use_cases.validation import MAX_PAGE, check_id_cursor
 from service.dependencies import CurrentPrincipal, Post, StrictQuery, Uow
 from service.schemas import (
@@ -129,7 +129,7 @@ def assign_suspense(entry_id: str, body: AssignIn, post: Post) -> JSONResponse:
     """Record a suspense credit as a participant's pay-in for a cycle awaiting it."""
     return post.respond(
         body,
-        lambda uow: bank.assign_suspense(
+        lambda uow: suspense.assign_suspense(
             uow, post.principal, entry_id, body.cycle_id, body.participant_id
         ),
         bank_entry_json,
@@ -143,7 +143,7 @@ def match_suspense(entry_id: str, body: MatchIn, post: Post) -> JSONResponse:
     another reference (the same money, counted once); the amounts must agree."""
     return post.respond(
         body,
-        lambda uow: bank.match_suspense(uow, post.principal, entry_id, body.pay_in_id),
+        lambda uow: suspense.match_suspense(uow, post.principal, entry_id, body.pay_in_id),
         bank_entry_json,
         200,
     )
@@ -154,7 +154,7 @@ def return_suspense(entry_id: str, body: ReasonIn, post: Post) -> JSONResponse:
     """Send a suspense credit back to its payer, with the reason."""
     return post.respond(
         body,
-        lambda uow: bank.return_suspense(uow, post.principal, entry_id, body.reason),
+        lambda uow: suspense.return_suspense(uow, post.principal, entry_id, body.reason),
         bank_entry_json,
         200,
     )

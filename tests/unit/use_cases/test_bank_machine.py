@@ -24,7 +24,7 @@ from clearing.domain.bank import OPEN_SUSPENSE, Reconciliation
 from clearing.domain.cycles import Cycle, CycleStatus, Refund
 from clearing.domain.money import format_amount
 from clearing.domain.payments import Purpose, return_reference
-from clearing.use_cases import audit, bank, cycles, settlement
+from clearing.use_cases import audit, bank, cycles, settlement, suspense
 from clearing.use_cases.settlement import PositionView
 from tests.bank_files import Line, camt, statement_csv
 from tests.pilot import ENTITY_BANKS, make_pilot
@@ -46,8 +46,8 @@ class BankMachine(RuleBasedStateMachine):
         #: Refunds journaled as due that the bank has not paid yet.
         self.refunds_unpaid: dict[str, int] = defaultdict(int)
         self.refunds_seen: set[Refund] = set()
-        #: Each entity's lines as its bank booked them, for re-imports.
-        self.booked: dict[str, list[Line]] = defaultdict(list)
+        #: The lines each entity imported, for re-imports.
+        self.imported: dict[str, list[Line]] = defaultdict(list)
         self.paid_files: set[str] = set()
         self.numbers = itertools.count(1)
 
@@ -74,7 +74,9 @@ class BankMachine(RuleBasedStateMachine):
         views = settlement.cycle_positions(
             self.pilot.uows(), self.pilot.principals["auditor"], self.cycle.id
         )
-        return [v for v in views if v.position.jurisdiction == entity and v.outstanding > 0]
+        owing = [v for v in views if v.position.jurisdiction == entity and v.outstanding > 0]
+        # Ids are random per run: draw in an order that depends on the trade alone.
+        return sorted(owing, key=lambda v: (v.position.pay_in, v.position.pay_out))
 
     def _import(self, entity: str, lines: list[Line], as_csv: bool) -> bank.ImportReport:
         content = (
@@ -85,11 +87,12 @@ class BankMachine(RuleBasedStateMachine):
         report = bank.import_statement(
             self.pilot.uows(), self.pilot.principals[f"op-{entity}"], read_statement(content)
         )
+        self.imported[entity].extend(line for line in lines if line not in self.imported[entity])
         self._pay_what_settled()
         return report
 
     def _book(self, entity: str, line: Line) -> Line:
-        self.booked[entity].append(line)
+        """The bank books the line on the entity's account."""
         self.bank[entity] += line.amount if line.credit else -line.amount
         return line
 
@@ -154,7 +157,7 @@ class BankMachine(RuleBasedStateMachine):
                 remittance=view.payment_reference or "",
             ),
         )
-        lines = [*self.booked[entity]] if reimport else [line]
+        lines = [*self.imported[entity], line] if reimport else [line]
         report = self._import(entity, lines, as_csv)
         assert report.duplicates == len(lines) - 1
         [fresh] = [x for x in report.lines if x.entry is not None]
@@ -214,7 +217,7 @@ class BankMachine(RuleBasedStateMachine):
         assert found.entry.status is Reconciliation.SUSPENSE, found.entry.note
         pay_ins = settlement.cycle_pay_ins(self.pilot.uows(), operator, cycle_id)
         [by_hand] = [p for p in pay_ins if p.bank_reference == typed]
-        bank.match_suspense(self.pilot.uows(), operator, found.entry.id, by_hand.id)
+        suspense.match_suspense(self.pilot.uows(), operator, found.entry.id, by_hand.id)
 
     @rule(entity=ENTITY, amount=st.integers(2, 10**7))
     def a_batch_credit_is_notified_whole_then_stated_split(self, entity: str, amount: int) -> None:
@@ -261,7 +264,7 @@ class BankMachine(RuleBasedStateMachine):
         if not waiting:
             return
         entry = data.draw(st.sampled_from(waiting))
-        bank.return_suspense(
+        suspense.return_suspense(
             self.pilot.uows(), self.pilot.principals[f"op-{entity}"], entry.id, "unknown payer"
         )
         debit = self._book(
@@ -292,7 +295,7 @@ class BankMachine(RuleBasedStateMachine):
         if not fits:
             return
         entry, view = data.draw(st.sampled_from(fits))
-        bank.assign_suspense(
+        suspense.assign_suspense(
             self.pilot.uows(),
             self.pilot.principals[f"op-{entity}"],
             entry.id,
@@ -332,9 +335,10 @@ class BankMachine(RuleBasedStateMachine):
         self._pay_what_settled()
 
     def _suspense(self, entity: str) -> list[bank.BankEntry]:
-        return bank.bank_entries(
+        waiting = bank.bank_entries(
             self.pilot.uows(), self.pilot.principals[f"op-{entity}"], OPEN_SUSPENSE, None, 500
         )
+        return sorted(waiting, key=lambda e: e.line.key)
 
     # --- invariants ---
 

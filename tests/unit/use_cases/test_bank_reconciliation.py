@@ -14,7 +14,7 @@ from clearing.domain.cycles import Cycle, CycleStatus
 from clearing.domain.errors import Conflict, InvalidInput, LedgerError, NotFound
 from clearing.domain.money import format_amount
 from clearing.domain.payments import Purpose, return_reference
-from clearing.use_cases import audit, bank, cycles, settlement
+from clearing.use_cases import audit, bank, cycles, settlement, suspense
 from clearing.use_cases.settlement import PositionView
 from tests.bank_files import Line, camt, statement_csv
 from tests.pilot import ENTITY_BANKS, Pilot
@@ -104,7 +104,7 @@ def test_an_unmatched_credit_waits_in_suspense_journaled_until_an_operator_assig
     [waiting] = bank.bank_entries(pilot.uows(), operator, {Reconciliation.SUSPENSE}, None, 10)
     assert "no RF payment reference" in waiting.note
     assert balance(pilot, "RU", "suspense") == -paid.outstanding
-    assigned = bank.assign_suspense(
+    assigned = suspense.assign_suspense(
         pilot.uows(), operator, waiting.id, cycle.id, paid.position.participant_id
     )
     assert assigned.status is Reconciliation.ASSIGNED
@@ -113,7 +113,7 @@ def test_an_unmatched_credit_waits_in_suspense_journaled_until_an_operator_assig
     pay_ins = settlement.cycle_pay_ins(pilot.uows(), operator, cycle.id)
     assert [p.bank_reference for p in pay_ins] == ["RU-X"]
     with pytest.raises(Conflict, match="assigned, not in suspense"):
-        bank.assign_suspense(
+        suspense.assign_suspense(
             pilot.uows(), operator, waiting.id, cycle.id, paid.position.participant_id
         )
 
@@ -127,7 +127,7 @@ def test_a_returned_suspense_credit_leaves_the_settlement_account_as_it_came(
     assert balance(pilot, "CN", "settlement") == 12_345
     [waiting] = bank.bank_entries(pilot.uows(), operator, {Reconciliation.SUSPENSE}, None, 10)
     assert "names no" in waiting.note or "not the pay_in reference" in waiting.note
-    returned = bank.return_suspense(pilot.uows(), operator, waiting.id, "not ours")
+    returned = suspense.return_suspense(pilot.uows(), operator, waiting.id, "not ours")
     assert (returned.status, returned.note) == (Reconciliation.RETURNED, "not ours")
     assert balance(pilot, "CN", "settlement") == 0
     assert balance(pilot, "CN", "suspense") == 0
@@ -213,7 +213,7 @@ def test_an_operator_sees_and_works_only_its_own_entitys_suspense(pilot: Pilot) 
     )
     assert bank.bank_entries(pilot.uows(), pilot.principals["op-RU"], None, None, 10) == []
     with pytest.raises(NotFound):
-        bank.return_suspense(pilot.uows(), pilot.principals["op-RU"], waiting.id, "mine")
+        suspense.return_suspense(pilot.uows(), pilot.principals["op-RU"], waiting.id, "mine")
     assert len(bank.bank_entries(pilot.uows(), pilot.principals["auditor"], None, None, 10)) == 1
 
 
@@ -304,9 +304,9 @@ def test_a_credit_for_a_pay_in_recorded_by_hand_under_another_reference_is_match
     [other] = import_camt(pilot, "CN", [too_little]).lines
     assert other.entry is not None
     with pytest.raises(InvalidInput, match="the bank credited") as refused:
-        bank.match_suspense(pilot.uows(), operator, other.entry.id, pay_in.id)
+        suspense.match_suspense(pilot.uows(), operator, other.entry.id, pay_in.id)
     assert refused.value.field == "pay_in_id"
-    matched = bank.match_suspense(pilot.uows(), operator, imported.entry.id, pay_in.id)
+    matched = suspense.match_suspense(pilot.uows(), operator, imported.entry.id, pay_in.id)
     assert (matched.status, matched.pay_in_id) == (Reconciliation.ASSIGNED, pay_in.id)
     assert balance(pilot, "CN", "settlement") == owed + owed - 1
     assert balance(pilot, "CN", "suspense") == -(owed - 1)
@@ -315,7 +315,7 @@ def test_a_credit_for_a_pay_in_recorded_by_hand_under_another_reference_is_match
     [third] = import_camt(pilot, "CN", [again]).lines
     assert third.entry is not None
     with pytest.raises(Conflict, match="the bank's CN-BANK-1 already"):
-        bank.match_suspense(pilot.uows(), operator, third.entry.id, pay_in.id)
+        suspense.match_suspense(pilot.uows(), operator, third.entry.id, pay_in.id)
     assert audit.verify(pilot.uows(), pilot.principals["auditor"]).ok
 
 
@@ -342,7 +342,7 @@ def test_a_return_is_confirmed_once_by_the_debit_quoting_its_reference(pilot: Pi
         pilot, "RU", [Line("RU-S", 700, "RUB", remittance="?", structured=False)]
     ).lines
     assert stray.entry is not None
-    returned = bank.return_suspense(pilot.uows(), operator, stray.entry.id, "unknown payer")
+    returned = suspense.return_suspense(pilot.uows(), operator, stray.entry.id, "unknown payer")
     reference = return_reference(returned.id)
     debit = Line("RU-D1", 700, "RUB", credit=False, end_to_end_id=reference)
     [confirmed] = import_camt(pilot, "RU", [debit]).lines
