@@ -66,17 +66,19 @@ def match_suspense(
     (journaled). The amounts must agree, and a pay-in has one bank record."""
     principal.require(Role.OPERATOR)
     with uow:
-        entry = _open_suspense(uow, principal, entry_id)
         pay_in = next(
             (
                 p
                 for p in uow.cycles.pay_ins_by_id([pay_in_id])
-                if p.entity == entry.entity and p.carried_from is None
+                if p.entity == principal.scope.entity and p.carried_from is None
             ),
             None,
         )
         if pay_in is None:
-            raise NotFound(f"no pay-in {pay_in_id} of {entry.entity}", field="pay_in_id")
+            raise NotFound(f"no pay-in {pay_in_id} of {principal.scope.entity}", field="pay_in_id")
+        # The pay-in's cycle first, as every pay-in does: two matches of one pay-in queue here.
+        locked_cycle(uow, pay_in.cycle_id)
+        entry = _open_suspense(uow, principal, entry_id)
         line = entry.line
         if (pay_in.amount, pay_in.currency) != (line.amount, line.currency):
             raise InvalidInput(

@@ -12,7 +12,7 @@ from decimal import Decimal
 import xmlschema
 
 from clearing.domain.access import Principal, Role
-from clearing.domain.money import parse_amount
+from clearing.domain.money import format_amount, parse_amount
 from clearing.use_cases import participants
 from tests.bank_files import Line, camt, statement_csv
 from tests.e2e.conftest import MakeWorld
@@ -202,3 +202,49 @@ def _set_entity_bank(world: World, entity: str, bank_code: str, account: str) ->
 def _json(line: str) -> Json:
     document: Json = json.loads(line)
     return document
+
+
+def test_a_suspense_credit_is_matched_through_the_api_to_the_pay_in_recorded_by_hand(
+    make_world: MakeWorld,
+) -> None:
+    world = make_world(("CN", "RU"), 4)
+    _trade(world)
+    cycle = world.propose()
+    world.approve_all(cycle)
+    [line, *_] = _credits(world, cycle["id"], "CN")
+    payer = next(
+        p["participant_id"]
+        for p in world.positions(cycle["id"], world.op("CN"))
+        if p["payment_reference"] == line.remittance
+    )
+    by_hand = world.pay_in(cycle["id"], payer, format_amount(line.amount, "CNY"), "TYPED-1")
+    assert by_hand.status_code == 201, by_hand.text
+    [pay_in] = [
+        p
+        for p in world.client.get(
+            f"/v1/cycles/{cycle['id']}/pay-ins", headers=world.op("CN")
+        ).json()["items"]
+        if p["bank_reference"] == "TYPED-1"
+    ]
+    report = _import(world, "CN", camt([line], message_id="CN-0009"))
+    [waiting] = [x for x in report["lines"] if x["status"] == "suspense"]
+    matched = world.client.post(
+        f"/v1/suspense/{waiting['id']}/match",
+        json={"pay_in_id": pay_in["id"]},
+        headers=world.op("CN"),
+    )
+    assert matched.status_code == 200, matched.text
+    assert (matched.json()["status"], matched.json()["pay_in_id"]) == ("assigned", pay_in["id"])
+    again = world.client.post(
+        f"/v1/suspense/{waiting['id']}/match",
+        json={"pay_in_id": pay_in["id"]},
+        headers=world.op("CN"),
+    )
+    assert again.status_code == 409
+    unknown = world.client.post(
+        f"/v1/suspense/{waiting['id']}/match",
+        json={"pay_in_id": "pay_nothing"},
+        headers=world.op("RU"),
+    )
+    assert unknown.status_code == 404
+    assert world.verify()["ok"]
