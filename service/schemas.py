@@ -462,6 +462,13 @@ class InvoiceOut(BaseModel):
     rejection: RejectionOut | None = None
 
 
+class ReleaseIn(Strict):
+    """Invoices to send to conventional settlement at once, with one reason."""
+
+    invoice_ids: list[StrictStr] = Field(min_length=1, max_length=1000)
+    reason: StrictStr = Field(min_length=1, max_length=2000, examples=["stale: carried 6 cycles"])
+
+
 class BatchItemOut(BaseModel):
     status: int
     invoice: InvoiceOut | None = None

@@ -241,6 +241,36 @@ def release_invoice(uow: UnitOfWork, principal: Principal, invoice_id: str, reas
     return _side_exit(uow, principal, invoice_id, reason, Action.RELEASE)
 
 
+def release_invoices(
+    uow: UnitOfWork, principal: Principal, invoice_ids: Sequence[str], reason: str
+) -> list[Invoice | ClearingError]:
+    """An operator sends up to :data:`MAX_BATCH` invoices to conventional settlement at once
+    (from the stale queue, say), with one reason; each succeeds or fails on its own, and the
+    answer is in the order asked. Invoices are locked in id order, as every bulk change does."""
+    principal.require(Role.OPERATOR)
+    reason = check_text(reason, "reason")
+    if not invoice_ids:
+        raise InvalidInput("name at least one invoice", field="invoice_ids")
+    if len(invoice_ids) > MAX_BATCH:
+        raise InvalidInput(f"at most {MAX_BATCH} invoices at once", field="invoice_ids")
+    if len(set(invoice_ids)) != len(invoice_ids):
+        raise InvalidInput("names an invoice twice", field="invoice_ids")
+    outcomes: dict[str, Invoice | ClearingError] = {}
+    with uow:
+        for invoice_id in sorted(invoice_ids):
+            try:
+                found = uow.invoices.get(invoice_id, for_update=True)
+                invoice = _visible(principal, found, invoice_id)
+                transition = require_transition(invoice, Action.RELEASE)
+                changed = replace(invoice, status=transition.outcome(), dispute=None)
+                uow.invoices.save(changed, _event(invoice, changed, principal, reason))
+                outcomes[invoice_id] = changed
+            except ClearingError as refused:
+                outcomes[invoice_id] = refused
+        uow.commit()
+    return [outcomes[invoice_id] for invoice_id in invoice_ids]
+
+
 #: Who takes each side exit: the invoice's importer or exporter, or (``None``) an operator.
 _SIDE_EXIT_BY: dict[Action, str | None] = {
     Action.DISPUTE: "importer",

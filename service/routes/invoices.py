@@ -30,6 +30,7 @@ from service.schemas import (
     InvoiceOut,
     Page,
     ReasonIn,
+    ReleaseIn,
 )
 from service.serializers import event_json, invoice_json
 from service.strict_requests import StrictRoute
@@ -89,6 +90,29 @@ def submit_batch(body: InvoiceBatchIn, post: Post) -> JSONResponse:
     fingerprint = request_hash(post.request, body) if post.key is not None else ""
     answer = answer_once(post.uows, post.principal, post.key, fingerprint, run, lambda a: a)
     return _BulkJSONResponse(answer)
+
+
+@router.post("/release", status_code=200, response_model=BatchOut)
+def release_invoices(body: ReleaseIn, post: Post) -> JSONResponse:
+    """An operator sends up to 1,000 invoices to conventional settlement at once (from the
+    stale queue, say), with one reason; each result carries the status that invoice alone
+    would get."""
+
+    def answer(outcomes: list[Invoice | ClearingError]) -> dict[str, Any]:
+        return {
+            "results": [
+                {"status": status_of(o), "error": error_body(o)}
+                if isinstance(o, ClearingError)
+                else {"status": 200, "invoice": invoice_json(o)}
+                for o in outcomes
+            ]
+        }
+
+    return post.respond(
+        body,
+        lambda uow: invoices.release_invoices(uow, post.principal, body.invoice_ids, body.reason),
+        answer,
+    )
 
 
 @router.get("", response_model=Page[InvoiceOut])

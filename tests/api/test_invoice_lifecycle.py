@@ -324,3 +324,26 @@ def test_the_history_records_who_moved_the_invoice_and_when(
     assert len({e["actor"] for e in events}) == 3
     assert all(e["at"] for e in events)
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+
+
+def test_an_operator_releases_several_invoices_at_once_with_a_result_for_each(
+    world: World, parties: tuple[Trader, Trader]
+) -> None:
+    exporter, importer = parties
+    first = world.confirm(world.submit(exporter, importer), importer)
+    second = world.confirm(world.submit(exporter, importer), importer)
+    body = {"invoice_ids": [second["id"], "inv_unknown", first["id"]], "reason": "stale"}
+    response = world.client.post("/v1/invoices/release", json=body, headers=world.operator("CN"))
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [200, 404, 200]
+    assert [r["invoice"]["status"] for r in (results[0], results[2])] == ["released"] * 2
+    assert history(world, first, importer.headers)[-1]["reason"] == "stale"
+    empty = world.client.post(
+        "/v1/invoices/release",
+        json={"invoice_ids": [], "reason": "stale"},
+        headers=world.operator("CN"),
+    )
+    assert_error(empty, 422, field="invoice_ids")
+    by_trader = world.client.post("/v1/invoices/release", json=body, headers=importer.headers)
+    assert_error(by_trader, 403)
