@@ -84,6 +84,12 @@ class Principal:
         (its position, statement and refunds)."""
         return self.scope.admits(participant_id, entity)
 
+    def sees_entity_books(self, entity: str) -> bool:
+        """Whether the principal may see what belongs to an entity itself, no participant's
+        (its bank account's lines, its books): its operators and the auditors."""
+        scope = self.scope
+        return scope.everything or scope.entity == entity
+
     def sees_parties(self, *parties: tuple[str, str]) -> bool:
         """Whether the principal may see an object (an invoice, an obligation) whose parties
         are ``(participant, entity)``: it sees it if it sees any one of them."""

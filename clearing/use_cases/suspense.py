@@ -70,12 +70,12 @@ def match_suspense(
             (
                 p
                 for p in uow.cycles.pay_ins_by_id([pay_in_id])
-                if p.entity == principal.scope.entity and p.carried_from is None
+                if principal.sees_participant(p.participant_id, p.entity) and p.carried_from is None
             ),
             None,
         )
         if pay_in is None:
-            raise NotFound(f"no pay-in {pay_in_id} of {principal.scope.entity}", field="pay_in_id")
+            raise NotFound(f"no pay-in {pay_in_id} recorded by hand", field="pay_in_id")
         # The pay-in's cycle first, as every pay-in does: two matches of one pay-in queue here.
         locked_cycle(uow, pay_in.cycle_id)
         entry = _open_suspense(uow, principal, entry_id)
@@ -147,7 +147,7 @@ def return_suspense(uow: UnitOfWork, principal: Principal, entry_id: str, reason
 
 def _open_suspense(uow: UnitOfWork, principal: Principal, entry_id: str) -> BankEntry:
     entry = uow.bank.get(entry_id, for_update=True)
-    if entry is None or entry.entity != principal.scope.entity:
+    if entry is None or not principal.sees_entity_books(entry.entity):
         raise NotFound(f"no bank entry {entry_id}")
     if entry.status is not Reconciliation.SUSPENSE:
         raise Conflict(

@@ -19,3 +19,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture
 def pilot(uows: SqlUnitOfWorkFactory) -> Pilot:
     return make_pilot(uows)
+
+
+@pytest.fixture
+def on_test_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The commands under test use the test's throwaway database."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from clearing.entrypoints.cli import app
@@ -16,12 +15,6 @@ from tests.bank_files import Line, camt
 from tests.pilot import ENTITY_BANKS, Pilot
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def on_test_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    return database_url
 
 
 def test_bank_import_matches_a_camt_054_and_the_suspense_list_is_worked_from_the_cli(

@@ -17,12 +17,6 @@ from tests.pilot import Pilot, settle
 runner = CliRunner()
 
 
-@pytest.fixture
-def on_test_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    return database_url
-
-
 def test_the_demo_runs_a_whole_pilot_cycle_on_an_embedded_sqlite_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

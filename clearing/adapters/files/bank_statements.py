@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import date
 from functools import cache
@@ -21,7 +21,7 @@ from xml.etree.ElementTree import Element
 
 import xmlschema
 
-from clearing.adapters.files.netting import csv_problem
+from clearing.adapters.files.netting import csv_dict_rows, csv_header
 from clearing.domain.bank import BankStatement, Direction, StatementLine
 from clearing.domain.errors import InvalidInput
 from clearing.domain.money import check_currency, parse_amount
@@ -236,10 +236,7 @@ def read_statement_csv(content: bytes) -> BankStatement:
     except UnicodeDecodeError:
         raise InvalidInput("the statement is neither camt XML nor UTF-8 CSV text") from None
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = list(reader.fieldnames or [])
-    except csv.Error as error:
-        raise InvalidInput(f"line 1: {csv_problem(error)}") from None
+    header = csv_header(reader)
     missing = [column for column in STATEMENT_COLUMNS if column not in header]
     if missing:
         raise InvalidInput(
@@ -248,20 +245,11 @@ def read_statement_csv(content: bytes) -> BankStatement:
             + ")",
             field=missing[0],
         )
-    lines = []
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            raise InvalidInput(f"line {start}: {csv_problem(error)}") from None
-        lines.append(_csv_line(row, reader.line_num))
+    lines = [_csv_line(row, reader.line_num) for row in csv_dict_rows(reader)]
     return BankStatement((), tuple(lines))
 
 
-def _csv_line(row: dict[str, str | None], number: int) -> StatementLine:
+def _csv_line(row: Mapping[str, str | None], number: int) -> StatementLine:
     def value(name: str) -> str:
         return (row.get(name) or "").strip()
 

@@ -4,12 +4,11 @@ its line so that a refusal can point at it."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from clearing.adapters.files.netting import csv_problem
+from clearing.adapters.files.netting import csv_dict_rows, csv_header
 from clearing.domain.errors import InvalidInput
 from clearing.domain.invoices import InvoiceDraft
 
@@ -36,37 +35,16 @@ def read_invoices(path: Path) -> list[InvoiceLine]:
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle, strict=True)
-            missing = [c for c in INVOICE_COLUMNS if c not in _header(reader, path)]
+            missing = [c for c in INVOICE_COLUMNS if c not in csv_header(reader, f"{path}, ")]
             if missing:
                 raise InvalidInput(
                     f"{path}, line 1: required column {missing[0]} is missing", field=missing[0]
                 )
-            return [_line(path, reader.line_num, row) for row in _csv_rows(reader, path)]
+            return [_line(path, reader.line_num, row) for row in csv_dict_rows(reader, f"{path}, ")]
     except OSError as error:
         raise InvalidInput(f"{path}: cannot be read ({error.strerror})") from None
     except UnicodeDecodeError:
         raise InvalidInput(f"{path}: is not UTF-8 text") from None
-
-
-def _header(reader: csv.DictReader[str], path: Path) -> list[str]:
-    try:
-        return list(reader.fieldnames or [])
-    except csv.Error as error:
-        raise InvalidInput(f"{path}, line 1: {csv_problem(error)}") from None
-
-
-def _csv_rows(reader: csv.DictReader[str], path: Path) -> Iterator[dict[str, str]]:
-    """The rows of ``reader``; a row that is not CSV raises :class:`InvalidInput` naming the
-    line it starts on."""
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise InvalidInput(f"{path}, line {start}: {csv_problem(error)}") from None
-        yield row
 
 
 def _line(path: Path, number: int, row: dict[str, str]) -> InvoiceLine:

@@ -134,6 +134,29 @@ def _csv_rows(reader: Any, path: str | Path) -> Iterator[list[str]]:
         yield row
 
 
+def csv_header(reader: csv.DictReader[str], where: str = "") -> list[str]:
+    """The column names of ``reader``; a header that is not CSV raises :class:`InvalidInput`
+    naming line 1 (after ``where``, e.g. the file's name and a comma)."""
+    try:
+        return list(reader.fieldnames or [])
+    except csv.Error as error:
+        raise InvalidInput(f"{where}line 1: {csv_problem(error)}") from None
+
+
+def csv_dict_rows(reader: csv.DictReader[str], where: str = "") -> Iterator[dict[str, str]]:
+    """The rows of ``reader``; a row that is not CSV raises :class:`InvalidInput` naming the
+    line it starts on (after ``where``)."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InvalidInput(f"{where}line {start}: {csv_problem(error)}") from None
+        yield row
+
+
 def csv_problem(error: csv.Error) -> str:
     """What a ``csv.Error`` means, in words a person who wrote the file can act on."""
     text = str(error)
