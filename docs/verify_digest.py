@@ -13,8 +13,9 @@ from pathlib import Path
 CORRIDOR = """obligation_id debtor_id debtor_jurisdiction creditor_id creditor_jurisdiction currency
     outstanding due_date priority sequence value settled_value settled debtor_leg creditor_leg"""
 POSITIONS = "participant_id currency pay_in pay_out"
+LINE, ID = ("drawn", "repaid", "balance"), lambda line: line["id"]  # the root's moved lines
 AMOUNTS = {"outstanding", "settled", "value", "settled_value", "amount", "pay_in", "pay_out"}
-AMOUNTS |= {"submitted", "submitted_value", "drawn", "repaid"}  # and nothing else is an amount
+AMOUNTS |= {"submitted", "submitted_value", "drawn", "repaid", "balance"}  # and nothing else
 
 
 def minor(item):  # RESULT.json with its amounts as integers: "1234.50" is 123450 minor units
@@ -38,8 +39,6 @@ def leaf(columns, rows, key):  # str order is code point order, which is UTF-8 b
 def compute(obligations, result):
     """The digest from OBLIGATIONS.csv's rows ({column: stripped cell}) and RESULT.json's object."""
     result, corridors, leaves = minor(result), defaultdict(list), {}
-    if any(line["drawn"] or line["repaid"] for line in result.get("lines", [])):
-        raise NotImplementedError("docs/digest.md does not give the layout of the root's lines")
     outcome = {o["obligation_id"]: o for o in result["obligations"]}
     for row in obligations:  # the snapshot from the CSV, the outcome from RESULT.json
         o = outcome[row["obligation_id"]]
@@ -64,6 +63,8 @@ def compute(obligations, result):
     root |= {"jurisdictions": codes, "rates": {c: exact[c] for c in used}, "metrics": metrics}
     root["corridors"] = [[*pair, *flows[pair]] for pair in sorted(corridors)]
     root["totals"] = [[code, currency, *totals[code]] for code, currency in sorted(codes.items())]
+    if moved := sorted((n for n in result.get("lines", []) if n["drawn"] or n["repaid"]), key=ID):
+        root["lines"] = [[n[k] for k in ("id", "from", "to", "currency", *LINE)] for n in moved]
     canonical = json.dumps(root, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -27,10 +27,12 @@ RECORD_COLUMNS = (
 
 
 class Policy(enum.StrEnum):
-    """How a corridor's matched value is allocated to its obligations (DESIGN §4 step 4)."""
+    """How the matched value is allocated to obligations (DESIGN §4 step 4, §4a): ``fifo`` and
+    ``pro_rata`` within each corridor; ``setoff`` so that participants move the least money."""
 
     FIFO = "fifo"
     PRO_RATA = "pro_rata"
+    SETOFF = "setoff"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,22 @@ The rules:
   that was not matched; a fully matched obligation is settled in full.
 * **Ratios** (netting efficiency, liquidity saved) are decimal strings with six places, rounded
   half up.
+* **Liquidity lines** (DESIGN §4b). A line's room to draw (limit - balance) and to repay (its
+  balance), in minor units of its currency, is valued in base *rounded down*
+  (:func:`line_room_in_base`); the base value the circulation draws or repays becomes an amount
+  of the line's currency *rounded up* (:func:`line_amount`). Together they never take a balance
+  above its limit or below zero (a rounded-down value converts back to at most the room it came
+  from), and a line that carries any value moves at least one minor unit.
+* **A jurisdiction's net line flow** (what its pay-ins exceed its pay-outs by, in its own
+  currency) is the sum over the lines that touch it of each line's flow at that end. At an end
+  whose currency is the line's, that flow is exactly the line's drawn minus repaid amount (with
+  the sign of the end). The ends in another currency share the rest: the jurisdiction's total
+  is its exact line flow (the base values of the lines' movements, converted) rounded half up,
+  and :func:`split_signed` splits what the exact ends leave of it over them.
+* **Pay-ins and pay-outs with lines**: a jurisdiction's debtor legs and creditor legs are split
+  from two totals that differ by exactly its net line flow, each within one unit of its exact
+  conversion where that is possible (:func:`paired_totals`); without lines both are the half-up
+  conversion of the one base total, as above.
 
 The array forms apply the same rules to whole columns. They work in signed 64-bit integers
 where the bounds prove every intermediate exact: an amount ``a`` scaled by ``N / D`` is computed
@@ -203,3 +219,95 @@ def group_sums(groups: npt.NDArray[np.intp], column: Column, size: int) -> list[
     totals = np.zeros(size, dtype=object)
     np.add.at(totals, groups, exact(column))
     return [int(v) for v in totals.tolist()]
+
+
+# --- liquidity lines (DESIGN §4b) ---------------------------------------------------------------
+
+
+def line_room_in_base(amount: int, factor: Fraction) -> int:
+    """A line's room (minor units of its currency, ``>= 0``) valued in base, rounded down."""
+    return amount * factor.numerator // factor.denominator
+
+
+def line_amount(value: int, factor: Fraction) -> int:
+    """A base value drawn or repaid on a line, in minor units of its currency, rounded up.
+
+    When ``value <= line_room_in_base(room, factor)`` the result is at most ``room``."""
+    return -(-value * factor.denominator // factor.numerator)
+
+
+def split_signed(total: int, numerators: Sequence[int], denominator: int) -> list[int]:
+    """Split ``total`` over signed quotas ``numerators[i] / denominator``: each part is its quota
+    rounded half up (towards +∞), and what that leaves of ``total`` goes to the part with the
+    largest quota in size (ties: the lower index)."""
+    parts = [round_half_up(numerator, denominator) for numerator in numerators]
+    if parts:
+        largest = max(range(len(parts)), key=lambda index: (abs(numerators[index]), -index))
+        parts[largest] += total - sum(parts)
+    elif total:
+        raise ArithmeticError(f"cannot split {total} over no parts")
+    return parts
+
+
+def paired_totals(
+    paid_value: int, received_value: int, factor: Fraction, line_flow: int
+) -> tuple[int, int]:
+    """A jurisdiction's pay-in and pay-out totals (minor units of its currency) that differ by
+    exactly ``line_flow``, from the base values its debtor legs pay and its creditor legs
+    receive; ``factor`` is base minor units per minor unit of its currency.
+
+    Each total is the floor or the ceiling of its exact conversion wherever that pairing exists
+    (it always does when the exact line flow and ``line_flow`` differ by less than one unit, as
+    with at most one line per jurisdiction): then each leg stays within one unit of its exact
+    value. The pay-in is the half-up conversion moved as little as that needs, so without lines
+    (``paid_value == received_value``, ``line_flow == 0``) both are the half-up conversion.
+    Otherwise (several lines in the jurisdiction's currency rounding the same way) a side
+    without legs has a total of zero, else the pay-in is the conversion nearest the middle of
+    the two exact totals that keeps both totals at zero or above, and :func:`spread_parts`
+    splits them. A line flow that no legs could carry is refused with :class:`ArithmeticError`;
+    the circulation never gives one, as every line movement is carried by legs at its ends."""
+    numerator, denominator = factor.denominator, factor.numerator
+    paid, received = paid_value * numerator, received_value * numerator
+    low = max(paid // denominator, received // denominator + line_flow)
+    high = min(-(-paid // denominator), -(-received // denominator) + line_flow)
+    preferred = round_half_up(paid, denominator)
+    if low <= high:
+        pay_in = min(max(preferred, low), high)
+    elif paid_value == 0:
+        pay_in = 0
+    elif received_value == 0:
+        pay_in = line_flow
+    else:
+        middle = round_half_up(paid + received + line_flow * denominator, 2 * denominator)
+        pay_in = max(middle, line_flow, 0)
+    if pay_in < 0 or pay_in - line_flow < 0 or (paid_value == received_value == 0 and pay_in):
+        raise ArithmeticError(f"no pay-in and pay-out totals differ by the line flow {line_flow}")
+    return pay_in, pay_in - line_flow
+
+
+def spread_parts(total: int, floors: Column, remainders: Column) -> Column:
+    """:func:`largest_remainder_parts`, and beyond its reach (a total more than one unit per
+    part away from the floors' sum, which only :func:`paired_totals`' last resort gives) whole
+    units spread over the parts: added to every part alike and the rest by largest remainder,
+    or taken one at a time from the parts with the smallest remainders (ties: the higher
+    index) that still have a unit. ``total`` must be at least zero."""
+    leftover = total - exact_sum(floors)
+    count = len(floors)
+    if 0 <= leftover <= count:
+        return largest_remainder_parts(total, floors, remainders)
+    if total < 0 or not count:
+        raise ArithmeticError(f"cannot split {total} over {count} parts")
+    if leftover > 0:
+        each, rest = divmod(leftover, count)
+        lifted = floors + each
+        return largest_remainder_parts(total, lifted, remainders) if rest else lifted
+    parts = exact(floors).copy()
+    ascending = _descending_stable_order(remainders)[::-1]
+    while leftover < 0:
+        for index in ascending:
+            if leftover == 0:
+                break
+            if parts[index] > 0:
+                parts[index] -= 1
+                leftover += 1
+    return parts if floors.dtype == object else parts.astype(floors.dtype)

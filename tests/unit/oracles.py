@@ -112,3 +112,75 @@ def lp_max_circulation(
 
 def fifo_key(o: Obligation) -> tuple[int, object, int, str]:
     return (o.priority, o.due_date, o.sequence, o.obligation_id)
+
+
+def line_room(amount: int, currency: str, rates: RateSet) -> int:
+    """A line's room (minor units of its currency) in base minor units, rounded down."""
+    return math.floor(amount * factor(currency, rates))
+
+
+def lp_circulation_with_lines(
+    capacities: Mapping[tuple[str, str], int],
+    lines: Iterable[tuple[str, str, int, int]],
+) -> tuple[float, float, float]:
+    """The optimum of DESIGN §4b's linear program, level by level (HiGHS): the most value of
+    obligations settled, then the least drawn, then the most repaid.
+
+    ``lines`` are ``(source, target, drawable, repayable)`` in base minor units. Restated from
+    the design, not from the engine: drawing on a line means its source's importers pay in what
+    its target's exporters are paid from the line; repaying, the reverse. So in every
+    jurisdiction what its importers pay in (``sum s[v->w]``) is what its exporters receive
+    (``sum s[w->v]``) plus what it collects for lines (draws on lines it is the source of,
+    repayments of lines it is the target of) less what lines pay its exporters (draws on lines
+    it is the target of, repayments of lines it is the source of); and each of the two line
+    parts is carried by those legs: the importers pay in at least what the jurisdiction
+    collects, the exporters receive at least what the lines pay them. Each level keeps the
+    levels above at their optimum (within 1e-6 of a unit).
+    """
+    corridors = [(edge, capacity) for edge, capacity in sorted(capacities.items()) if capacity > 0]
+    terms = list(lines)
+    nodes = sorted({n for (edge, _) in corridors for n in edge} | {n for t in terms for n in t[:2]})
+    if not nodes:
+        return 0.0, 0.0, 0.0
+    size = len(corridors) + 2 * len(terms)
+    pay_in = np.zeros((len(nodes), size))  # what each jurisdiction's importers pay in
+    pay_out = np.zeros((len(nodes), size))  # what its exporters receive
+    collected = np.zeros((len(nodes), size))  # what it collects for lines
+    paid_by_lines = np.zeros((len(nodes), size))  # what lines pay its exporters
+    for column, ((source, target), _) in enumerate(corridors):
+        pay_in[nodes.index(source), column] = 1.0
+        pay_out[nodes.index(target), column] = 1.0
+    for k, (source, target, _, _) in enumerate(terms):
+        draw, repay = len(corridors) + 2 * k, len(corridors) + 2 * k + 1
+        collected[nodes.index(source), draw] = 1.0
+        paid_by_lines[nodes.index(target), draw] = 1.0
+        collected[nodes.index(target), repay] = 1.0
+        paid_by_lines[nodes.index(source), repay] = 1.0
+    a_eq = pay_in - pay_out - collected + paid_by_lines
+    # collected <= pay_in and paid_by_lines <= pay_out, as A x <= 0.
+    carried = np.vstack([collected - pay_in, paid_by_lines - pay_out])
+    bounds = [(0.0, float(capacity)) for _, capacity in corridors]
+    for _, _, drawable, repayable in terms:
+        bounds += [(0.0, float(drawable)), (0.0, float(repayable))]
+    objectives = [np.zeros(size) for _ in range(3)]
+    objectives[0][: len(corridors)] = -1.0
+    objectives[1][len(corridors) :: 2] = 1.0
+    objectives[2][len(corridors) + 1 :: 2] = -1.0
+    rows: list[np.ndarray[Any, Any]] = list(carried)
+    limits: list[float] = [0.0] * len(rows)
+    optima: list[float] = []
+    for objective in objectives:
+        answer = linprog(
+            c=objective,
+            A_ub=np.array(rows),
+            b_ub=np.array(limits),
+            A_eq=a_eq,
+            b_eq=np.zeros(len(nodes)),
+            bounds=bounds,
+            method="highs",
+        )
+        assert answer.status == 0, answer.message
+        optima.append(float(answer.fun))
+        rows.append(objective)
+        limits.append(float(answer.fun) + 1e-6)
+    return -optima[0], optima[1], -optima[2]

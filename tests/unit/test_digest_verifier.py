@@ -22,6 +22,7 @@ from clearing.adapters.files.netting import result_document
 from clearing.domain.money import format_amount
 from clearing.domain.netting import net
 from clearing.domain.obligations import RECORD_COLUMNS
+from tests.unit.line_strategies import LinedInstance, lined_instances
 from tests.unit.strategies import Instance, instances
 
 VERIFIER = Path(__file__).resolve().parents[2] / "docs" / "verify_digest.py"
@@ -148,8 +149,9 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def hand_made_digest() -> str:
-    """The digest of the hand-made run, worked out from docs/digest.md alone."""
+def hand_made_digest(lines: str = "") -> str:
+    """The digest of the hand-made run, worked out from docs/digest.md alone; ``lines`` is the
+    root's member of the lines that moved (with its leading comma), if any."""
     # corridor:RU>CN has one row (é-1), so its columns are its fields in column order. Spelled
     # out: "é" is two bytes in UTF-8, so "é-1" is 4 bytes long.
     ru_cn = b"".join(
@@ -202,7 +204,7 @@ def hand_made_digest() -> str:
     root = (
         '{"base":"CNY","corridors":[["CN","RU",13100,8000],["RU","CN",8000,8000]],'
         '"jurisdictions":{"CN":"CNY","RU":"RUB"},'
-        f'"leaves":{{{leaves}}},'
+        f'"leaves":{{{leaves}}}{lines},'
         '"metrics":{"domestic_liquidity_saved":"0.000000","netting_efficiency":"0.758294",'
         '"obligations_settled":3,"settled_value":16000,"submitted_value":21100},'
         '"policy":"fifo","rates":{"CNY":"1","RUB":"0.08","USD":"7.1"},'
@@ -241,6 +243,24 @@ def test_lines_that_neither_draw_nor_repay_leave_the_digest_unchanged(tmp_path: 
     assert verifier.digest(*write_run(tmp_path, OBLIGATIONS_CSV, result)) == hand_made_digest()
 
 
+def test_the_lines_that_moved_are_in_the_root_as_the_doc_lays_them_out(tmp_path: Path) -> None:
+    # Out of id order in the file; L2 drew 5.00 CNY, L1 did nothing and is left out.
+    result = hand_made_result()
+    result["lines"] = [
+        {"id": "L2", "from": "CN", "to": "RU", "currency": "CNY"}
+        | {"drawn": "5.00", "repaid": "0.00", "balance": "7.50"},
+        {"id": "L1", "from": "RU", "to": "CN", "currency": "RUB"}
+        | {"drawn": "0.00", "repaid": "0.00", "balance": "3.00"},
+        {"id": "L0", "from": "RU", "to": "CN", "currency": "RUB"}
+        | {"drawn": "0.00", "repaid": "1.25", "balance": "0.00"},
+    ]
+    expected = hand_made_digest(
+        ',"lines":[["L0","RU","CN","RUB",0,125,0],["L2","CN","RU","CNY",500,0,750]]'
+    )
+    assert verifier.digest(*write_run(tmp_path, OBLIGATIONS_CSV, result)) == expected
+    assert expected != hand_made_digest()
+
+
 def write_obligations(path: Path, instance: Instance) -> None:
     """The instance's obligations as an OBLIGATIONS.csv with the columns of a record row."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
@@ -272,6 +292,20 @@ def test_the_engine_and_the_verifier_agree_on_every_generated_instance(
     write_obligations(obligations, instance)
     with open(output, "w", encoding="utf-8") as handle:
         json.dump(result_document(result), handle)
+    assert verifier.digest(obligations, output) == result.digest
+
+
+@given(lined=lined_instances())
+def test_the_engine_and_the_verifier_agree_on_every_generated_instance_with_lines(
+    tmp_path_factory: pytest.TempPathFactory, lined: LinedInstance
+) -> None:
+    instance = lined.instance
+    result = net(instance.obligations, instance.rates, instance.policy, lined.lines)
+    folder = tmp_path_factory.mktemp("run")
+    obligations, output = folder / "OBLIGATIONS.csv", folder / "RESULT.json"
+    write_obligations(obligations, instance)
+    with open(output, "w", encoding="utf-8") as handle:
+        json.dump(result_document(result, with_lines=True), handle)
     assert verifier.digest(obligations, output) == result.digest
 
 

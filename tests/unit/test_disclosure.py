@@ -11,6 +11,7 @@ from hypothesis import given
 
 from clearing.domain.netting import net
 from clearing.domain.netting.disclosure import disclosed_digest, disclosure
+from tests.unit.line_strategies import LinedInstance, lined_instances
 from tests.unit.strategies import Instance, instances
 
 
@@ -19,6 +20,18 @@ def test_every_entity_recomputes_the_approved_digest_from_its_disclosure_alone(
     instance: Instance,
 ) -> None:
     result = net(instance.obligations, instance.rates, instance.policy)
+    for entity in instance.codes:
+        record = json.loads(json.dumps(disclosure(result, "cyc_1", entity)))
+
+        assert disclosed_digest(record) == result.digest
+
+
+@given(lined_instances(min_obligations=1))
+def test_every_entity_recomputes_the_digest_of_a_run_whose_lines_moved_from_its_disclosure(
+    lined: LinedInstance,
+) -> None:
+    instance = lined.instance
+    result = net(instance.obligations, instance.rates, instance.policy, lined.lines)
     for entity in instance.codes:
         record = json.loads(json.dumps(disclosure(result, "cyc_1", entity)))
 

@@ -81,7 +81,7 @@ def test_the_journal_is_declared_as_json_lines_and_payment_instructions_as_csv()
 
 def test_policy_and_statuses_are_enums() -> None:
     schemas = spec()["components"]["schemas"]
-    assert schemas["Policy"]["enum"] == ["fifo", "pro_rata"]
+    assert schemas["Policy"]["enum"] == ["fifo", "pro_rata", "setoff"]
     assert "superseded" in schemas["CycleStatus"]["enum"]
     assert "awaiting_confirmation" in schemas["Status"]["enum"]
     status_filter = next(

@@ -239,13 +239,19 @@ def _parse_row(
     )
 
 
-def result_document(result: NettingResult, *, with_rows: bool = True) -> dict[str, Any]:
+def result_document(
+    result: NettingResult, *, with_rows: bool = True, with_lines: bool | None = None
+) -> dict[str, Any]:
     """The ``RESULT.json`` object of DESIGN §10 (amounts as decimal strings in major units);
-    with empty obligation and position arrays when the caller writes those from columns."""
+    with empty obligation and position arrays when the caller writes those from columns.
+
+    ``lines`` (each line with what it drew and repaid and its balance after, in its currency)
+    is there when ``with_lines`` says so (``clearing net --lines``), by default when the run had
+    lines."""
     base = result.base
     jurisdiction_currency = result.rates.jurisdictions
     metrics = result.metrics
-    return {
+    document = {
         "digest": result.digest,
         "base": base,
         "policy": result.policy.value,
@@ -293,6 +299,20 @@ def result_document(result: NettingResult, *, with_rows: bool = True) -> dict[st
             "domestic_liquidity_saved": metrics.domestic_liquidity_saved,
         },
     }
+    if with_lines or (with_lines is None and result.lines):
+        document["lines"] = [
+            {
+                "id": m.line_id,
+                "from": m.source,
+                "to": m.target,
+                "currency": m.currency,
+                "drawn": format_amount(m.drawn, m.currency),
+                "repaid": format_amount(m.repaid, m.currency),
+                "balance": format_amount(m.balance, m.currency),
+            }
+            for m in result.lines
+        ]
+    return document
 
 
 def _leg(amount: int, currency: str) -> dict[str, str]:

@@ -35,14 +35,15 @@ SLICE_ROWS = 131_072
 Chunk = bytes | memoryview
 
 
-def result_json(result: NettingResult) -> Iterator[Chunk]:
+def result_json(result: NettingResult, *, with_lines: bool | None = None) -> Iterator[Chunk]:
     """The RESULT.json document of ``result`` as UTF-8 chunks, built as they are asked for, to
-    be written in order; the last ends in a newline."""
+    be written in order; the last ends in a newline. ``with_lines`` as
+    :func:`~clearing.adapters.files.netting.result_document` has it."""
     if len(result.snapshot) <= READABLE_RESULT_SIZE:
-        document = result_document(result)
+        document = result_document(result, with_lines=with_lines)
         yield (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
         return
-    document = result_document(result, with_rows=False)
+    document = result_document(result, with_rows=False, with_lines=with_lines)
     arrays: dict[str, Callable[[NettingResult], Iterator[Chunk]]] = {
         "obligations": _obligations_chunks,
         "positions": _positions_text,

@@ -5,8 +5,12 @@ Pure and deterministic (DESIGN §4). The steps:
 1. value every obligation in base minor units (:mod:`clearing.domain.rounding`);
 2. sum values per corridor (debtor jurisdiction -> creditor jurisdiction);
 3. find the maximum circulation within those corridor totals, exactly, with a min-cost flow;
+   with liquidity lines (DESIGN §4b), the lexicographic circulation with the lines' arcs
+   (:mod:`clearing.domain.netting.circulation`), and what each line draws or repays
+   (:mod:`clearing.domain.netting.lines`);
 4. allocate each corridor's circulation to its obligations by policy;
-5. derive domestic legs so that in every jurisdiction pay-ins equal pay-outs to the minor unit;
+5. derive domestic legs so that in every jurisdiction pay-ins equal pay-outs to the minor unit,
+   or, with lines, differ by exactly its net line flow;
 6. derive positions, totals, the carried imbalance and metrics;
 7. digest the run (version 2, :mod:`clearing.domain.netting.digest`).
 
@@ -19,7 +23,7 @@ bounds, exact Python integers otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +36,17 @@ import pyarrow.compute as pc
 from clearing.domain.collector import collection_paused
 from clearing.domain.errors import InvalidInput
 from clearing.domain.money import exponent
-from clearing.domain.netting import circulation
+from clearing.domain.netting import circulation, setoff
 from clearing.domain.netting.columns import ObligationColumns
 from clearing.domain.netting.digest import corridor_leaves, run_digest
+from clearing.domain.netting.lines import (
+    LineBook,
+    LineTerms,
+    base_line_flows,
+    checked_lines,
+    corridor_line_flows,
+    jurisdiction_line_flows,
+)
 from clearing.domain.netting.results import (
     CorridorTotal,
     JurisdictionTotal,
@@ -52,11 +64,11 @@ from clearing.domain.rounding import (
     exact_sum,
     group_sums,
     largest_remainder,
-    largest_remainder_parts,
+    paired_totals,
     ratio,
-    round_half_up,
     scale_half_up,
     scale_parts,
+    spread_parts,
 )
 
 IntArray = npt.NDArray[np.int64]
@@ -67,8 +79,10 @@ def net(
     obligations: ObligationColumns | Iterable[Obligation],
     rates: RateSet,
     policy: Policy | str = Policy.FIFO,
+    lines: Sequence[LineTerms] = (),
 ) -> NettingResult:
-    """Net a snapshot of obligations (columns, or values) with a fixed rate set."""
+    """Net a snapshot of obligations (columns, or values) with a fixed rate set and, if any,
+    liquidity lines (DESIGN §4b)."""
     columns = (
         obligations
         if isinstance(obligations, ObligationColumns)
@@ -77,17 +91,19 @@ def net(
     # A run allocates many short-lived objects that form no reference cycles; letting the
     # cyclic collector rescan them costs time for nothing.
     with collection_paused():
-        return _net(columns, rates, _check_policy(policy))
+        return _net(columns, rates, _check_policy(policy), lines)
 
 
-def _net(unsorted: ObligationColumns, rates: RateSet, policy: Policy) -> NettingResult:
+def _net(
+    unsorted: ObligationColumns, rates: RateSet, policy: Policy, lines: Sequence[LineTerms]
+) -> NettingResult:
     # Work that is mostly Arrow, numpy or SHA-256 outside the GIL runs on a second thread beside
     # the main line: coding the participants beside the id sort, and hashing the corridors'
     # digest leaves beside the positions.
     with ThreadPoolExecutor(max_workers=1) as background:
         parties = background.submit(_PartyCodes.of, unsorted)
         order: Indices = np.asarray(pc.sort_indices(unsorted.obligation_id), dtype=np.intp)
-        return _net_sorted(unsorted.take(order), order, parties, rates, policy, background)
+        return _net_sorted(unsorted.take(order), order, parties, rates, policy, lines, background)
 
 
 def _net_sorted(
@@ -96,10 +112,12 @@ def _net_sorted(
     parties: Future[_PartyCodes],
     rates: RateSet,
     policy: Policy,
+    lines: Sequence[LineTerms],
     background: ThreadPoolExecutor,
 ) -> NettingResult:
     _check_ids(snapshot)
     codes = sorted(rates.jurisdictions)
+    book = LineBook(checked_lines(lines, rates), codes, rates)
     debtor_side = _coded(snapshot.debtor_jurisdiction, codes, "debtor_jurisdiction")
     creditor_side = _coded(snapshot.creditor_jurisdiction, codes, "creditor_jurisdiction")
     _check_cross_border(snapshot, debtor_side, creditor_side)
@@ -122,14 +140,28 @@ def _net_sorted(
     values = _value_all(snapshot.outstanding, currency, factors)
     corridor = debtor_side * len(codes) + creditor_side
     capacities = _corridor_sums(values, corridor, len(codes))
-    flows = circulation.maximum_circulation(capacities)
+    line_arcs = book.arcs()
+    lined = circulation.circulation_with_lines(capacities, line_arcs)
+    flows = lined.flows
+    # Base value by which corridor (i, j) settles beyond its reverse thanks to lines.
+    line_flows = corridor_line_flows(line_arcs, lined.drawn, lined.repaid)
+    movements = book.movements(lined.drawn, lined.repaid)
     fifo_order = _fifo_order(snapshot, corridor)
-    settled_values = _allocate(values, corridor, fifo_order, flows, len(codes), policy)
+    settled_values, flows = _allocate(
+        values, corridor, fifo_order, flows, len(codes), policy, party, line_flows
+    )
     settled = _settled_in_invoice_currency(
         snapshot.outstanding, values, settled_values, currency, factors
     )
     debtor_legs, creditor_legs, totals = _legs(
-        settled_values, debtor_side, creditor_side, codes, used_rates, base_exponent
+        settled_values,
+        debtor_side,
+        creditor_side,
+        codes,
+        used_rates,
+        base_exponent,
+        jurisdiction_line_flows(movements, codes),
+        base_line_flows(line_flows, len(codes)),
     )
 
     corridor_totals = tuple(
@@ -137,7 +169,7 @@ def _net_sorted(
         for (source, target), submitted in sorted(capacities.items())
     )
     jurisdiction_totals = tuple(
-        JurisdictionTotal(code, used_rates.jurisdictions[code], totals[i], totals[i])
+        JurisdictionTotal(code, used_rates.jurisdictions[code], *totals[i])
         for i, code in enumerate(codes)
     )
     results = ResultColumns(values, settled_values, settled, debtor_legs, creditor_legs)
@@ -153,6 +185,7 @@ def _net_sorted(
         jurisdiction_totals,
         positions,
         metrics,
+        movements,
     )
     return NettingResult(
         digest=digest,
@@ -164,6 +197,7 @@ def _net_sorted(
         jurisdictions=jurisdiction_totals,
         positions=positions,
         metrics=metrics,
+        lines=movements,
     )
 
 
@@ -272,11 +306,26 @@ def _allocate(
     flows: dict[tuple[int, int], int],
     jurisdiction_count: int,
     policy: Policy,
-) -> Column:
-    """Step 4: each obligation's settled value (base minor units), never above its value."""
+    parties: _PartyCodes,
+    line_flows: Mapping[tuple[int, int], int],
+) -> tuple[Column, dict[tuple[int, int], int]]:
+    """Step 4: each obligation's settled value (base minor units), never above its value, and
+    the flow per corridor it carries: ``flows`` itself, except under ``setoff``, which may carry
+    another maximum circulation (with three jurisdictions or more)."""
+    if policy is Policy.SETOFF:
+        return setoff.allocate(
+            values,
+            parties.names,
+            parties.debtor,
+            parties.creditor,
+            corridor,
+            fifo_order,
+            jurisdiction_count,
+            line_flows,
+        )
     settled: Column = np.zeros(len(values), dtype=values.dtype)
     if not len(fifo_order):
-        return settled
+        return settled, flows
     boundaries = np.flatnonzero(np.diff(corridor[fifo_order])) + 1
     for group in np.split(fifo_order, boundaries):
         flow = flows.get(divmod(int(corridor[group[0]]), jurisdiction_count), 0)
@@ -292,7 +341,7 @@ def _allocate(
             quotas = exact(group_values) * flow
             shares = largest_remainder(flow, quotas, exact_sum(group_values))
             settled[group] = shares if values.dtype == object else shares.astype(np.int64)
-    return settled
+    return settled, flows
 
 
 def _settled_in_invoice_currency(
@@ -327,12 +376,16 @@ def _legs(
     codes: Sequence[str],
     rates: RateSet,
     base_exponent: int,
-) -> tuple[Column, Column, list[int]]:
+    line_flows: Sequence[int],
+    base_line_flows: Sequence[int],
+) -> tuple[Column, Column, list[tuple[int, int]]]:
     """Step 5b: domestic legs. In each jurisdiction the debtor legs and the creditor legs are
-    split by largest remainder from one total, so pay-ins equal pay-outs exactly."""
+    split by largest remainder from one total each, which differ by exactly its net line flow
+    (``line_flows``, minor units of its currency; its base value is ``base_line_flows``): without
+    lines, one total, so pay-ins equal pay-outs exactly."""
     debtor_legs: Column = np.zeros(len(settled_values), dtype=settled_values.dtype)
     creditor_legs: Column = np.zeros(len(settled_values), dtype=settled_values.dtype)
-    totals: list[int] = []
+    totals: list[tuple[int, int]] = []
     for index, code in enumerate(codes):
         currency = rates.jurisdictions[code]
         factor = conversion_factor(rates.rate(currency), exponent(currency), base_exponent)
@@ -340,21 +393,25 @@ def _legs(
         receiving = np.flatnonzero((creditor_side == index) & (settled_values > 0))
         paid_value = exact_sum(settled_values[paying])
         received_value = exact_sum(settled_values[receiving])
-        if paid_value != received_value:
+        if paid_value - received_value != base_line_flows[index]:
             raise ArithmeticError(
-                f"circulation broken in {code}: pays {paid_value}, receives {received_value}"
+                f"circulation broken in {code}: pays {paid_value}, receives {received_value}, "
+                f"lines {base_line_flows[index]}"
             )
         # Base minor units -> minor units of the jurisdiction's currency: times den / num.
-        total = round_half_up(paid_value * factor.denominator, factor.numerator)
-        for legs, rows in ((debtor_legs, paying), (creditor_legs, receiving)):
+        pair = paired_totals(paid_value, received_value, factor, line_flows[index])
+        for legs, rows, total in (
+            (debtor_legs, paying, pair[0]),
+            (creditor_legs, receiving, pair[1]),
+        ):
             floors, remainders = scale_parts(
                 settled_values[rows], factor.denominator, factor.numerator
             )
-            parts = largest_remainder_parts(total, floors, remainders)
+            parts = spread_parts(total, floors, remainders)
             if legs.dtype != parts.dtype:
                 parts = parts.astype(legs.dtype) if legs.dtype == np.int64 else exact(parts)
             legs[rows] = parts
-        totals.append(total)
+        totals.append(pair)
     return debtor_legs, creditor_legs, totals
 
 

@@ -3,9 +3,9 @@
 Two levels: a leaf per corridor (its obligations' snapshot and result columns, in obligation-id
 order) and per jurisdiction (its positions, in participant-id order), each the SHA-256 of a
 binary encoding of its columns; and a root, the SHA-256 of the canonical JSON of the run's
-totals, metrics and the leaves' hashes. Columns are encoded from arrays, without building text
-per row: integers as little-endian signed 64-bit, text as UTF-8 with a 32-bit little-endian
-length before each value, dates as their ISO text.
+totals, metrics, the lines that moved and the leaves' hashes. Columns are encoded from arrays,
+without building text per row: integers as little-endian signed 64-bit, text as UTF-8 with a
+32-bit little-endian length before each value, dates as their ISO text.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from clearing.domain.canonical import canonical_json, sha256_hex
 from clearing.domain.errors import InvalidInput
 from clearing.domain.money import format_rate
 from clearing.domain.netting.columns import ObligationColumns, civil_from_days
+from clearing.domain.netting.lines import LineMovement
 from clearing.domain.netting.results import (
     CorridorTotal,
     JurisdictionTotal,
@@ -53,16 +54,19 @@ def run_digest(
     jurisdictions: Sequence[JurisdictionTotal],
     positions: Sequence[Position],
     metrics: Metrics,
+    lines: Sequence[LineMovement] = (),
 ) -> str:
     """The root digest, from the corridors' leaves (:func:`corridor_leaves`) and the run's
-    positions, totals and metrics."""
+    positions, totals, metrics and lines."""
     leaves = dict(corridor_hashes)
     for code in codes:
         own = [p for p in positions if p.jurisdiction == code]
         if own:
             leaves[f"positions:{code}"] = positions_leaf(own)
     return sha256_hex(
-        canonical_json(root_document(policy, rates, corridors, jurisdictions, metrics, leaves))
+        canonical_json(
+            root_document(policy, rates, corridors, jurisdictions, metrics, leaves, lines)
+        )
     )
 
 
@@ -73,9 +77,14 @@ def root_document(
     jurisdictions: Sequence[JurisdictionTotal],
     metrics: Metrics,
     leaves: dict[str, str],
+    lines: Sequence[LineMovement] = (),
 ) -> dict[str, Any]:
-    """What the root hashes (amounts in minor units). Rate source and ``as_of`` are left out."""
-    return {
+    """What the root hashes (amounts in minor units). Rate source and ``as_of`` are left out.
+
+    ``lines`` appear only when one drew or repaid: the ones that did, in id order, as
+    ``[id, from, to, currency, drawn, repaid, balance after]``; so a run without lines, or
+    with lines that moved nothing, has the digest it would have without the feature."""
+    document = {
         "version": VERSION,
         "base": rates.base,
         "policy": policy.value,
@@ -92,6 +101,12 @@ def root_document(
         },
         "leaves": dict(sorted(leaves.items())),
     }
+    moved = sorted((line for line in lines if line.moved), key=lambda line: line.line_id)
+    if moved:
+        document["lines"] = [
+            [m.line_id, m.source, m.target, m.currency, m.drawn, m.repaid, m.balance] for m in moved
+        ]
+    return document
 
 
 def corridor_leaves(

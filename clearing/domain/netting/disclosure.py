@@ -27,6 +27,7 @@ from clearing.domain.netting.digest import (
     positions_leaf,
     root_document,
 )
+from clearing.domain.netting.lines import LineMovement
 from clearing.domain.netting.results import (
     CorridorTotal,
     JurisdictionTotal,
@@ -87,6 +88,13 @@ def disclosure(result: NettingResult, cycle_id: str, entity: str) -> dict[str, A
             if p.jurisdiction == entity
         ],
         "leaves": leaves,
+        # What the root hashes of the lines: every entity sees every line that moved, as the
+        # cycle shows it to the operators of both its ends.
+        "lines": [
+            [m.line_id, m.source, m.target, m.currency, m.drawn, m.repaid, m.balance]
+            for m in result.lines
+            if m.moved
+        ],
     }
 
 
@@ -120,6 +128,10 @@ def disclosed_digest(record: Mapping[str, Any]) -> str:
         [JurisdictionTotal(str(a), str(b), int(c), int(d)) for a, b, c, d in record["totals"]],
         _metrics(record["metrics"]),
         leaves,
+        [
+            LineMovement(str(i), str(a), str(b), str(c), int(d), int(r), int(bal))
+            for i, a, b, c, d, r, bal in record.get("lines", ())
+        ],
     )
     return sha256_hex(canonical_json(document))
 

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from clearing.domain.money import format_amount
 from clearing.domain.netting.columns import ObligationColumns
+from clearing.domain.netting.lines import LineMovement
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
 
@@ -52,6 +53,13 @@ class JurisdictionTotal:
     currency: str
     pay_in: int
     pay_out: int
+
+    @property
+    def line_flow(self) -> int:
+        """The jurisdiction's net line flow (DESIGN §4b): what its pay-ins exceed its pay-outs
+        by, exactly the sum of its lines' flows at its end
+        (:class:`~clearing.domain.netting.lines.LineMovement`); zero without lines."""
+        return self.pay_in - self.pay_out
 
     def to_json(self) -> dict[str, str]:
         """The totals as DESIGN §10 shows them: decimal strings in the jurisdiction's currency."""
@@ -128,11 +136,25 @@ class Figures:
     jurisdictions: tuple[JurisdictionTotal, ...]
     metrics: Metrics
     obligations: int
+    #: The money the positions make participants move: the sum of their net pay-ins, in base
+    #: minor units (what ``setoff`` minimises); ``None`` where not recorded.
+    money_moved: int | None = None
+    #: Under ``setoff``, what ``fifo`` would have made them move on the same snapshot.
+    money_moved_fifo: int | None = None
+
+    @property
+    def setoff_saved(self) -> int | None:
+        """What set-off saved against ``fifo`` (base minor units), for a set-off run."""
+        if self.money_moved is None or self.money_moved_fifo is None:
+            return None
+        return self.money_moved_fifo - self.money_moved
 
     @property
     def entities_with_legs(self) -> tuple[str, ...]:
         """The entities with domestic legs to pay: those whose operators must approve."""
-        return tuple(sorted(t.jurisdiction for t in self.jurisdictions if t.pay_in > 0))
+        return tuple(
+            sorted(t.jurisdiction for t in self.jurisdictions if t.pay_in > 0 or t.pay_out > 0)
+        )
 
 
 @dataclass(frozen=True)
@@ -154,6 +176,7 @@ class NettingResult:
     """The outcome of one netting run. Per-obligation data is columnar, in obligation-id order.
 
     Two results are equal when their digests are: the digest covers every column.
+    ``lines`` are every line given to the run, in line-id order, with what it did.
     """
 
     digest: str
@@ -165,6 +188,7 @@ class NettingResult:
     jurisdictions: tuple[JurisdictionTotal, ...]
     positions: tuple[Position, ...]
     metrics: Metrics
+    lines: tuple[LineMovement, ...] = ()
 
     @property
     def base(self) -> str:

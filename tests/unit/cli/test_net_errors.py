@@ -267,7 +267,7 @@ def test_an_error_while_the_result_is_being_written_exits_2_and_leaves_no_file(
     runner: CliRunner, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # RESULT.json is built as it is written: an error half-way is still one line and exit 2.
-    def half_written(result: object) -> Iterator[bytes]:
+    def half_written(result: object, *, with_lines: bool | None = None) -> Iterator[bytes]:
         yield b'{"digest":'
         raise InvalidInput("cannot be encoded", field="obligations")
 
