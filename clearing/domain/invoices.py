@@ -10,14 +10,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clearing.domain.access import Scope
 from clearing.domain.errors import Conflict, InvalidInput
 from clearing.domain.money import format_amount
 from clearing.domain.netting.columns import ObligationColumns
+
+if TYPE_CHECKING:
+    from clearing.domain.ageing import StaleTest
 
 
 class Status(enum.StrEnum):
@@ -53,6 +56,10 @@ def check_dates(issue_date: date, due_date: date) -> None:
             f"is more than {LONGEST_TERM.days} days after issue_date", field="due_date"
         )
 
+
+#: The pool: what a cycle may still settle, eligible or held by a cycle not yet settled. What
+#: is in the pool is carried, ages, and can be stale (DESIGN §6a).
+POOL = frozenset({Status.ELIGIBLE, Status.IN_CYCLE})
 
 #: States from which the exporter may cancel and an operator may release: before any cycle.
 OPEN_STATES = frozenset({Status.AWAITING_CONFIRMATION, Status.ELIGIBLE, Status.DISPUTED})
@@ -160,6 +167,16 @@ class Invoice:
     cycle_id: str | None = None
     dispute: Dispute | None = None
     rejection: Rejection | None = None
+    #: When the invoice first became eligible (importer confirmed, compliance passed); its age
+    #: runs from here. ``None`` before.
+    first_eligible_at: datetime | None = None
+    #: How many cycles have snapshotted it without settling it in full (DESIGN §6a): counted
+    #: when such a cycle settles, and when a default drops it from a cycle; a superseded cycle
+    #: and its re-netted successor count once between them, a rejected proposal not at all.
+    cycles_carried: int = 0
+    #: Flagged by the ageing rules as of the read (:mod:`clearing.domain.ageing`); never
+    #: stored: ``False`` as a repository gives it back.
+    stale: bool = False
 
 
 def snapshot_of(
@@ -234,6 +251,9 @@ class InvoiceFilter:
     after_sequence: int | None = None
     status: str | None = None
     cycle_id: str | None = None
+    #: Only the stale invoices (``True``) or only the others (``False``), by ``stale_test``.
+    stale: bool | None = None
+    stale_test: StaleTest | None = None
 
 
 @dataclass(frozen=True, slots=True)

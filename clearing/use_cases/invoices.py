@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from clearing.domain.access import Principal, Role
@@ -27,6 +28,7 @@ from clearing.domain.invoices import (
 )
 from clearing.domain.money import check_currency, format_amount, parse_amount
 from clearing.domain.parties import Participant
+from clearing.use_cases.ageing import flag_stale, stale_test_at
 from clearing.use_cases.ports import UnitOfWork, UnitOfWorkFactory
 from clearing.use_cases.validation import check_limit, check_text
 
@@ -166,11 +168,15 @@ def _new_invoice(
     )
 
 
-def get_invoice(uow: UnitOfWork, principal: Principal, invoice_id: str) -> Invoice:
+def get_invoice(
+    uow: UnitOfWork, principal: Principal, invoice_id: str, *, as_of: datetime | None = None
+) -> Invoice:
+    """The invoice, flagged ``stale`` by the ageing rules as of ``as_of`` (now)."""
     principal.require(Role.TRADER, Role.OPERATOR, Role.AUDITOR)
     with uow:
-        invoice = uow.invoices.get(invoice_id)
-    return _visible(principal, invoice, invoice_id)
+        invoice = _visible(principal, uow.invoices.get(invoice_id), invoice_id)
+        (aged,) = flag_stale([invoice], stale_test_at(uow, as_of))
+    return aged
 
 
 def invoice_history(uow: UnitOfWork, principal: Principal, invoice_id: str) -> list[InvoiceEvent]:
@@ -185,21 +191,30 @@ def list_invoices(
     *,
     status: str | None = None,
     cycle_id: str | None = None,
+    stale: bool | None = None,
     after_sequence: int | None = None,
     limit: int = 100,
+    as_of: datetime | None = None,
 ) -> list[Invoice]:
+    """The invoices the caller may see, in submission order, each flagged ``stale`` by the
+    ageing rules as of ``as_of`` (now); ``stale=True`` lists the stale queue (DESIGN §6a)."""
     principal.require(Role.TRADER, Role.OPERATOR, Role.AUDITOR)
     if status is not None and status not in {s.value for s in Status}:
         raise InvalidInput(f"{status!r} is not an invoice status", field="status")
-    filters = InvoiceFilter(
-        limit=check_limit(limit),
-        after_sequence=after_sequence,
-        status=status,
-        cycle_id=cycle_id,
-        scope=principal.scope,
-    )
+    if stale is not None and not isinstance(stale, bool):
+        raise InvalidInput("must be true or false", field="stale")
     with uow:
-        return uow.invoices.list(filters)
+        test = stale_test_at(uow, as_of)
+        filters = InvoiceFilter(
+            limit=check_limit(limit),
+            after_sequence=after_sequence,
+            status=status,
+            cycle_id=cycle_id,
+            stale=stale,
+            stale_test=test,
+            scope=principal.scope,
+        )
+        return flag_stale(uow.invoices.list(filters), test)
 
 
 def confirm_invoice(
@@ -219,11 +234,17 @@ def confirm_invoice(
             changed = replace(invoice, status=disputed, dispute=Dispute(differences, reason))
             details: dict[str, Any] | None = {"fields": differences}
         else:
-            changed = replace(invoice, status=transition.outcome(), dispute=None)
+            changed = replace(
+                invoice,
+                status=transition.outcome(),
+                dispute=None,
+                first_eligible_at=invoice.first_eligible_at or datetime.now(UTC),
+            )
             reason, details = "confirmed by the importer", None
         uow.invoices.save(changed, _event(invoice, changed, principal, reason, details))
+        (aged,) = flag_stale([changed], stale_test_at(uow))
         uow.commit()
-    return changed
+    return aged
 
 
 def dispute_invoice(uow: UnitOfWork, principal: Principal, invoice_id: str, reason: str) -> Invoice:

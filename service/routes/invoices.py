@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query
@@ -121,10 +121,18 @@ def list_invoices(
     uow: Uow,
     status: Status | None = None,
     cycle: str | None = None,
+    stale: Annotated[
+        Literal["true", "false"] | None,
+        Query(
+            description="`true`: only the stale queue (flagged by the ageing rules); "
+            "`false`: only the others."
+        ),
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
-    """Invoices the caller may see, oldest first; filter by ``status`` and ``cycle``."""
+    """Invoices the caller may see, oldest first; filter by ``status``, ``cycle`` and
+    ``stale``. Each carries ``stale``, flagged by the ageing rules as of now."""
     if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise InvalidInput("is not a cursor from a previous page", field="cursor")
     found = invoices.list_invoices(
@@ -132,6 +140,7 @@ def list_invoices(
         principal,
         status=status,
         cycle_id=cycle,
+        stale=None if stale is None else stale == "true",
         after_sequence=int(cursor) if cursor else None,
         limit=limit,
     )

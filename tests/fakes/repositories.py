@@ -10,11 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from clearing.domain.access import ApiKey, Principal, Role
+from clearing.domain.ageing import AgeingRule, CarriedTotal, carried_totals
 from clearing.domain.bank import BankEntry, Reconciliation
 from clearing.domain.compliance import Rule
 from clearing.domain.errors import Conflict
 from clearing.domain.idempotency import StoredAnswer
-from clearing.domain.invoices import Dispute, Invoice, InvoiceEvent, InvoiceFilter, Status
+from clearing.domain.imbalance import CarriedObligation
+from clearing.domain.invoices import POOL, Dispute, Invoice, InvoiceEvent, InvoiceFilter, Status
 from clearing.domain.ledger import ChainedEntry, stored_document
 from clearing.domain.parties import Entity, Participant, ParticipantVersion
 from tests.fakes.tables import (
@@ -177,6 +179,23 @@ class FakeRules(Repository):
         return self._write.rules.pop((rule.kind.value, rule.value), None) is not None
 
 
+class FakeAgeingRules(Repository):
+    def list(self) -> list[AgeingRule]:
+        return [rule for _key, rule in sorted(self._read.ageing_rules.items())]
+
+    def add(self, rule: AgeingRule) -> None:
+        tables = self._write
+        key = (rule.kind.value, rule.threshold)
+        if key in tables.ageing_rules:
+            raise Conflict(f"ageing rule {rule.name} exists already", field="threshold")
+        refuse_unless(rule.threshold >= 1, "ageing_rules.threshold_positive")
+        tables.ageing_rules[key] = rule
+
+    def remove(self, rule: AgeingRule) -> bool:
+        key = (rule.kind.value, rule.threshold)
+        return self._write.ageing_rules.pop(key, None) is not None
+
+
 class FakeIdempotencyRecords(Repository):
     def lock(self, principal_id: str, key: str) -> None:
         """Nothing to wait for: one thread runs the use cases here."""
@@ -198,11 +217,12 @@ class FakeIdempotencyRecords(Repository):
 
 def as_stored(invoice: Invoice) -> Invoice:
     """The invoice as its row gives it back: a dispute only while disputed, a rejection only
-    with a rule, dispute fields through JSON."""
+    with a rule, dispute fields through JSON, never stale (that is a reading)."""
     dispute = invoice.dispute
     rejection = invoice.rejection
     return replace(
         invoice,
+        stale=False,
         dispute=Dispute(
             as_json(dispute.fields) if dispute else {}, dispute.reason if dispute else ""
         )
@@ -226,6 +246,13 @@ def check_invoice(tables: Tables, invoice: Invoice) -> None:
     refuse_unless(invoice.issue_date <= invoice.due_date, "invoices.issued_before_due")
 
 
+def into_the_pool(invoice: Invoice, stamp: datetime) -> Invoice:
+    """An invoice stored into the pool without a first eligibility is eligible from ``stamp``."""
+    if invoice.status in POOL and invoice.first_eligible_at is None:
+        return replace(invoice, first_eligible_at=stamp)
+    return invoice
+
+
 def record_events(tables: Tables, events: Iterable[InvoiceEvent], at: datetime) -> None:
     for event in events:
         refuse_unless(event.invoice_id in tables.invoices, "invoice_events -> invoices")
@@ -240,7 +267,12 @@ class FakeInvoices(Repository):
         tables = self._write
         stamp = now()
         # The sequence numbers are taken first, and stay taken if the rows are refused.
-        numbered = [replace(i, sequence=next(self._uow.store.invoice_sequence)) for i in invoices]
+        numbered = [
+            into_the_pool(
+                replace(i, sequence=next(self._uow.store.invoice_sequence), stale=False), stamp
+            )
+            for i in invoices
+        ]
         numbers = {(i.exporter_id, i.invoice_number) for i in tables.invoices.values()}
         ids = set(tables.invoices)
         for invoice in numbered:  # one statement: all rows go in, or none
@@ -297,6 +329,38 @@ class FakeInvoices(Repository):
             if e.invoice_id == invoice_id
         ]
 
+    @staticmethod
+    def _stale(invoice: Invoice, filters: InvoiceFilter) -> bool:
+        if filters.stale_test is None:
+            raise ValueError("a filter by staleness needs the test to apply")
+        return filters.stale_test.flags(invoice.status, invoice.cycles_carried, invoice.due_date)
+
+    def carried(self) -> list[CarriedObligation]:
+        pool = sorted(
+            (i for i in self._read.invoices.values() if i.status in POOL),
+            key=lambda i: i.sequence,
+        )
+        return [
+            CarriedObligation(
+                i.importer_entity,
+                i.exporter_entity,
+                i.currency,
+                i.outstanding,
+                _first_eligible(i),
+                i.due_date,
+            )
+            for i in pool
+        ]
+
+    def carried_by_age(self, as_of: datetime) -> list[CarriedTotal]:
+        return carried_totals(
+            (
+                (c.source, c.target, c.currency, c.outstanding, c.first_eligible_at, c.due_date)
+                for c in self.carried()
+            ),
+            as_of,
+        )
+
     def list(self, filters: InvoiceFilter) -> list[Invoice]:
         scope = filters.scope
         found = [
@@ -305,12 +369,19 @@ class FakeInvoices(Repository):
             if (filters.after_sequence is None or invoice.sequence > filters.after_sequence)
             and (filters.status is None or invoice.status.value == filters.status)
             and (filters.cycle_id is None or invoice.cycle_id == filters.cycle_id)
+            and (filters.stale is None or self._stale(invoice, filters) == filters.stale)
             and (
                 scope.admits(invoice.exporter_id, invoice.exporter_entity)
                 or scope.admits(invoice.importer_id, invoice.importer_entity)
             )
         ]
         return found[: filters.limit]
+
+
+def _first_eligible(invoice: Invoice) -> datetime:
+    if invoice.first_eligible_at is None:  # confirming gives one, and so does add_many
+        raise ValueError(f"invoice {invoice.id} is in the pool with no first eligibility")
+    return invoice.first_eligible_at
 
 
 # --- the ledger and the counts ------------------------------------------------------------------

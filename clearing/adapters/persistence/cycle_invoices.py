@@ -39,13 +39,17 @@ class CycleInvoices:
     settlement writes only the invoices it settles in full, once in their life. The rarer
     transitions (a rejection, a default, a screening at cut-off) write the rows they change,
     set-based. The states each statement moves from and to are read from the one declared
-    table, ``LIFECYCLE``.
+    table, ``LIFECYCLE``. The cycles that carried each invoice are kept the same way: derived
+    while a settled take carried it, written (set-based, joined with
+    :data:`~.invoice_state.CARRIED`) by the statements that write its row anyway.
     """
 
     session: Session
 
     def eligible_invoices(self) -> list[Invoice]:
-        """Every invoice a cut-off may take, locked until the transaction ends."""
+        """Every invoice a cut-off may take, locked until the transaction ends (and with them
+        the pool: nothing enters it until then)."""
+        state.lock_the_pool(self.session, entering=False)
         rows = fetch_rows(
             self.session,
             select(*state.COLUMNS)
@@ -72,6 +76,8 @@ class CycleInvoices:
                     status=rejected,
                     outstanding=invoice.outstanding,
                     cycle_id=invoice.cycle_id,
+                    cycles_carried=invoice.cycles_carried,
+                    carried_after_step=state.latest_take_step(),
                     rejection_rule=rule,
                     rejection_reason=reason,
                     updated_at=stamp,
@@ -85,19 +91,35 @@ class CycleInvoices:
 
     def take_invoices(self, cycle_id: str, actor: str) -> None:
         """The snapshot's invoices are taken into the cycle: one step recorded for them all."""
-        self._write_left_behind(cycle_id)
+        left_behind = self._write_left_behind(cycle_id)
         self._record_step(cycle_id, state.TAKE_STEP, actor)
+        if left_behind:
+            # Not in this take: carried from it on, not by it.
+            self.session.execute(
+                update(InvoiceRow)
+                .where(InvoiceRow.sequence.in_(left_behind))
+                .values(carried_after_step=state.latest_take_step()),
+                execution_options={"synchronize_session": False},
+            )
 
     def return_invoices(
-        self, cycle_id: str, actor: str, reason: str, invoice_ids: Sequence[str] | None = None
+        self,
+        cycle_id: str,
+        actor: str,
+        reason: str,
+        invoice_ids: Sequence[str] | None = None,
+        *,
+        carried: bool = False,
     ) -> None:
-        """Give the cycle's invoices (or those named) back to the pool, unchanged."""
+        """Give the cycle's invoices (or those named) back to the pool, unchanged; carried by
+        the cycle once more if ``carried`` (a default drops them)."""
         stamp = now()
         back = LIFECYCLE[Action.RETURN]
         ids = list(invoice_ids) if invoice_ids is not None else None
-        self._write_held(
-            cycle_id, back.source_values, ids, {"status": back.target.value, "cycle_id": cycle_id}
-        )
+        values: dict[str, Any] = {"status": back.target.value, "cycle_id": cycle_id}
+        if carried:
+            values["cycles_carried"] = InvoiceRow.cycles_carried + 1
+        self._write_held(cycle_id, back.source_values, ids, values)
         if ids is not None:
             self._events(
                 ((i, back.source.value, back.target.value, reason) for i in ids), actor, stamp
@@ -130,8 +152,14 @@ class CycleInvoices:
         settle = LIFECYCLE[Action.SETTLE]
         in_full, in_part = settle.outcome().value, settle.outcome(normal=False).value
         co = CycleObligationRow
+        carried = state.CARRIED
+        # The count as shown (what settled takes carried them since the row was written: not
+        # this cycle, whose settle step comes last), from the latest take on.
+        shown = InvoiceRow.cycles_carried + carried.c.settled_since
+        after_step = int(self.session.scalar(select(state.latest_take_step())) or 0)
         # Rows stored in the cycle (moved from a superseded one, or taken before cycle steps
         # were recorded): UPDATE ... FROM cycle_obligations, one join, not a subquery each.
+        # Those it leaves in the pool it carried once more.
         remaining = InvoiceRow.outstanding - co.settled
         self.session.execute(
             update(InvoiceRow)
@@ -140,10 +168,13 @@ class CycleInvoices:
                 co.cycle_id == cycle_id,
                 InvoiceRow.cycle_id == cycle_id,
                 InvoiceRow.status.in_(settle.source_values),
+                InvoiceRow.carried_after_step == carried.c.after_step,
             )
             .values(
                 outstanding=remaining,
                 status=case((remaining == 0, in_full), else_=in_part),
+                cycles_carried=shown + case((remaining == 0, 0), else_=1),
+                carried_after_step=after_step,
                 updated_at=stamp,
             ),
             execution_options={"synchronize_session": False},
@@ -159,11 +190,14 @@ class CycleInvoices:
                 co.cycle_id == state.latest_take(),
                 co.settled == co.outstanding,
                 state.unwritten_since(state.number_of(cycle_id)),
+                InvoiceRow.carried_after_step == carried.c.after_step,
             )
             .values(
                 outstanding=co.outstanding - co.settled,
                 status=in_full,
                 cycle_id=cycle_id,
+                cycles_carried=shown,
+                carried_after_step=after_step,
                 updated_at=stamp,
             ),
             execution_options={"synchronize_session": False},
@@ -175,10 +209,11 @@ class CycleInvoices:
         cycle_id: str,
         held: Sequence[str],
         ids: Sequence[str] | None,
-        values: dict[str, str],
+        values: dict[str, Any],
     ) -> None:
         """Write ``values`` into the rows of the invoices the cycle holds (in a status of
-        ``held``), or of those of them named by ``ids``, keeping their whole state."""
+        ``held``), or of those of them named by ``ids``, keeping their whole state. They stay
+        in the pool: the cycles that carried them keep being derived from where they were."""
         stamp = now()
         co = CycleObligationRow
         if state.TAKE.target.value in held:
@@ -213,14 +248,15 @@ class CycleInvoices:
             execution_options={"synchronize_session": False},
         )
 
-    def _write_left_behind(self, cycle_id: str) -> None:
+    def _write_left_behind(self, cycle_id: str) -> list[int]:
         """Before a take: write the state of every invoice the latest take overlays that the new
-        snapshot does not hold, so that only the latest take ever overlays. (In a cycle's
-        ordinary course there is none: the two snapshots are compared first, by id alone.)"""
+        snapshot does not hold, so that only the latest take ever overlays; the sequences of
+        those written. (In a cycle's ordinary course there is none: the two snapshots are
+        compared first, by id alone.)"""
         co = CycleObligationRow
         taker = self.session.scalar(state.latest_taker())
         if taker is None:
-            return
+            return []
         held_before = select(co.invoice_id).where(co.cycle_id == taker)
         settled = select(CycleStepRow.id).where(
             CycleStepRow.cycle_id == taker, CycleStepRow.step == state.SETTLE_STEP
@@ -231,7 +267,7 @@ class CycleInvoices:
         held_now = select(co.invoice_id).where(co.cycle_id == cycle_id)
         left = held_before.except_(held_now).subquery()
         if self.session.execute(select(left).limit(1)).first() is None:
-            return
+            return []
         taken = aliased(CycleObligationRow, name="taken")
         overlaid = (
             select(
@@ -239,6 +275,7 @@ class CycleInvoices:
                 state.status.label("status"),
                 state.outstanding.label("outstanding"),
                 state.cycle_id.label("cycle_id"),
+                state.cycles_carried.label("cycles_carried"),
             )
             .select_from(state.overlaid_invoices())
             .where(
@@ -249,17 +286,20 @@ class CycleInvoices:
             )
             .subquery("left_behind")
         )
-        self.session.execute(
+        written = self.session.scalars(
             update(InvoiceRow)
             .where(InvoiceRow.sequence == overlaid.c.sequence)
             .values(
                 status=overlaid.c.status,
                 outstanding=overlaid.c.outstanding,
                 cycle_id=overlaid.c.cycle_id,
+                cycles_carried=overlaid.c.cycles_carried,
                 updated_at=now(),
-            ),
+            )
+            .returning(InvoiceRow.sequence),
             execution_options={"synchronize_session": False},
         )
+        return list(written)
 
     def _record_step(
         self, cycle_id: str, step: str, actor: str, stamp: datetime | None = None

@@ -17,6 +17,18 @@ An overlaid invoice is ``TAKE.target`` with the snapshot's outstanding until the
 snapshot settled all that was outstanding, else ``SETTLE.otherwise`` with the outstanding
 reduced by what settled; its cycle is the take's cycle. Every other row is its own state.
 
+The cycles that carried an invoice (snapshotted it without settling it in full) are derived
+alike: a row keeps ``cycles_carried`` as it was written and the latest take step then
+(``carried_after_step``); while the row is in the pool (stored ``eligible`` or ``in_cycle``), the
+pool was in every take since, so every later take whose cycle has settled (and left the
+invoice in the pool: one that settles it in full writes it) carried it once more. The count per
+take is read from the few rows of ``cycle_steps`` (:data:`CARRIED`), not from the snapshots.
+Every statement that writes a row writes its count as shown and the latest take, or (set-based,
+where a cycle writes many) adds what it knows to the count and leaves the take as it was. That
+the pool was in every later take needs a cut-off to read the whole pool, and an invoice that
+enters the pool while a cut-off runs to be written after its take: the two exclude each other
+(:func:`lock_the_pool`).
+
 Only the latest take overlays: :class:`~clearing.adapters.persistence.cycles.CycleRepository`
 writes to its row whatever a take leaves overlaid and the next take does not hold, before it
 records the next take (in a cycle's ordinary course, nothing: every invoice that a settled cycle
@@ -27,22 +39,28 @@ settle).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Label,
     ScalarSelect,
     Select,
     and_,
     case,
+    false,
     func,
+    literal,
     or_,
     select,
+    text,
     true,
+    union_all,
 )
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.selectable import Join
+from sqlalchemy.sql.selectable import Join, Subquery
 
 from clearing.adapters.persistence.tables import (
     CycleObligationRow,
@@ -50,7 +68,16 @@ from clearing.adapters.persistence.tables import (
     CycleStepRow,
     InvoiceRow,
 )
-from clearing.domain.invoices import LIFECYCLE, Action, Dispute, Invoice, Rejection, Status
+from clearing.domain.ageing import StaleTest
+from clearing.domain.invoices import (
+    LIFECYCLE,
+    POOL,
+    Action,
+    Dispute,
+    Invoice,
+    Rejection,
+    Status,
+)
 
 TAKE = LIFECYCLE[Action.TAKE]
 SETTLE = LIFECYCLE[Action.SETTLE]
@@ -64,6 +91,8 @@ OVERLAID = TAKE.source.value
 OVERLAY_OUTCOMES = frozenset(
     {TAKE.target.value, SETTLE.outcome().value, SETTLE.outcome(normal=False).value}
 )
+#: The pool as stored: the rows whose count of cycles carried grows with every settled take.
+POOL_VALUES = tuple(sorted(status.value for status in POOL))
 
 
 def latest_taker() -> Select[str]:
@@ -74,6 +103,59 @@ def latest_taker() -> Select[str]:
         .order_by(CycleStepRow.id.desc())
         .limit(1)
     )
+
+
+def _carried() -> Subquery:
+    """Per take step (``after_step``, and 0 for before any), how many later takes have a settle
+    step (``settled_since``): what a row written after that take and still in the pool was
+    carried since. One row per cycle at most, read with each statement."""
+    take, settle = aliased(CycleStepRow, name="carrier"), aliased(CycleStepRow, name="settler")
+    settled = case((settle.id.is_(None), 0), else_=1)
+    since = func.coalesce(func.sum(settled).over(order_by=take.id.desc(), rows=(None, -1)), 0)
+    takes = (
+        select(take.id.label("after_step"), since.label("settled_since"))
+        .select_from(take)
+        .outerjoin(settle, and_(settle.cycle_id == take.cycle_id, settle.step == SETTLE_STEP))
+        .where(take.step == TAKE_STEP)
+    )
+    ever = (
+        select(literal(0, BigInteger), func.count(settle.id))
+        .select_from(take)
+        .join(settle, and_(settle.cycle_id == take.cycle_id, settle.step == SETTLE_STEP))
+        .where(take.step == TAKE_STEP)
+    )
+    return union_all(takes, ever).subquery("carried")
+
+
+#: See :func:`_carried`.
+CARRIED = _carried()
+
+
+def latest_take_step() -> ScalarSelect[int]:
+    """The id of the latest ``take`` step (0 before any): where a row written now is carried
+    from."""
+    return (
+        select(func.coalesce(func.max(CycleStepRow.id), 0))
+        .where(CycleStepRow.step == TAKE_STEP)
+        .scalar_subquery()
+    )
+
+
+#: The advisory lock of the pool (PostgreSQL's two-key form, whose keys are apart from the
+#: one-key form's): ``clea``, 1.
+POOL_LOCK = {"space": 0x636C6561, "key": 1}
+
+
+def lock_the_pool(session: Session, *, entering: bool) -> None:
+    """Until the transaction ends, a cut-off's read of the pool (``entering=False``) excludes
+    invoices entering the pool (``entering=True``, which share the lock): an invoice confirmed
+    while a cut-off runs is written after its take step or read by it, never between, so the
+    count of cycles that carried it starts from the right take. PostgreSQL only: SQLite
+    serialises writers itself, and refuses a writer whose reads another has changed."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if entering else "pg_advisory_xact_lock"
+    session.execute(text(f"SELECT {function}(:space, :key)"), POOL_LOCK)
 
 
 def latest_take() -> ScalarSelect[str]:
@@ -124,7 +206,7 @@ class Overlay:
         self.held = held
         self.invoices = joined.outerjoin(
             settling, and_(settling.cycle_id == held.cycle_id, settling.step == SETTLE_STEP)
-        )
+        ).outerjoin(CARRIED, InvoiceRow.carried_after_step == CARRIED.c.after_step)
         self.status: ColumnElement[str] = case(
             (held.invoice_id.is_(None), InvoiceRow.status),
             (settling.id.is_(None), TAKE.target.value),
@@ -137,6 +219,13 @@ class Overlay:
             else_=held.outstanding - held.settled,
         )
         self.cycle_id: ColumnElement[str | None] = func.coalesce(held.cycle_id, InvoiceRow.cycle_id)
+        self.cycles_carried: ColumnElement[int] = InvoiceRow.cycles_carried + case(
+            (
+                InvoiceRow.status.in_(POOL_VALUES),
+                func.coalesce(CARRIED.c.settled_since, 0),
+            ),
+            else_=0,
+        )
         #: The columns of :func:`invoice_of_state`, in the order of the fields of ``Invoice``.
         self.columns: tuple[Label[Any] | Any, ...] = (
             InvoiceRow.id,
@@ -160,6 +249,8 @@ class Overlay:
             InvoiceRow.dispute_reason,
             InvoiceRow.rejection_rule,
             InvoiceRow.rejection_reason,
+            InvoiceRow.first_eligible_at,
+            self.cycles_carried.label("cycles_carried"),
         )
 
     def status_in(
@@ -172,6 +263,20 @@ class Overlay:
         wanted = set(values)
         stored = wanted | ({OVERLAID} if wanted & set(shown) else set())
         return and_(InvoiceRow.status.in_(sorted(stored)), self.status.in_(sorted(wanted)))
+
+    def stale(
+        self, test: StaleTest, shown: Collection[str] = OVERLAY_OUTCOMES
+    ) -> ColumnElement[bool]:
+        """The invoice is stale by ``test`` (:meth:`StaleTest.flags`): in the pool, and carried
+        at least its cycles or due on or before its day."""
+        reasons: list[ColumnElement[bool]] = []
+        if test.cycles is not None:
+            reasons.append(self.cycles_carried >= test.cycles)
+        if test.due_by is not None:
+            reasons.append(InvoiceRow.due_date <= test.due_by)
+        if not reasons:
+            return false()
+        return and_(self.status_in(POOL_VALUES, shown), or_(*reasons))
 
 
 def _joined() -> Overlay:
@@ -226,6 +331,7 @@ held = JOINED.held
 status = JOINED.status
 outstanding = JOINED.outstanding
 cycle_id = JOINED.cycle_id
+cycles_carried = JOINED.cycles_carried
 COLUMNS = JOINED.columns
 status_in = JOINED.status_in
 
@@ -263,6 +369,8 @@ def invoice_of_state(row: Iterable[Any]) -> Invoice:
         dispute_reason,
         rejection_rule,
         rejection_reason,
+        first_eligible_at,
+        carried,
     ) = row
     return Invoice(
         ident,
@@ -284,4 +392,14 @@ def invoice_of_state(row: Iterable[Any]) -> Invoice:
         cycle,
         Dispute(dispute_fields or {}, dispute_reason or "") if state == _DISPUTED else None,
         Rejection(rejection_rule, rejection_reason or "") if rejection_rule else None,
+        as_utc(first_eligible_at),
+        int(carried),
     )
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored moment as an aware UTC datetime (SQLite gives back the UTC moment stored,
+    naive)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -1,15 +1,16 @@
-"""The repository of invoices and their status history; new invoices are COPYed in on PostgreSQL."""
+"""The repository of invoices and their status history; new invoices are COPYed in on PostgreSQL.
+The pool's carried value by corridor and age is summed here too (DESIGN §6a)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
 import psycopg
-from sqlalchemy import and_, exists, func, insert, select, text, update
+from sqlalchemy import and_, case, exists, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,9 +23,12 @@ from clearing.adapters.persistence.tables import (
     InvoiceEventRow,
     InvoiceRow,
 )
+from clearing.domain.ageing import CarriedTotal, bucket_starts
 from clearing.domain.errors import Conflict
+from clearing.domain.imbalance import CarriedObligation
 from clearing.domain.invoices import (
     LIFECYCLE,
+    POOL,
     Action,
     Invoice,
     InvoiceEvent,
@@ -38,21 +42,27 @@ class InvoiceRepository:
 
     def add_many(self, invoices: Sequence[Invoice], actor: str) -> list[Invoice]:
         """Insert new invoices (their ``sequence`` is assigned here). Each row keeps who
-        submitted it and into which status: its first history event is read from there."""
+        submitted it and into which status: its first history event is read from there. One
+        stored straight into the pool is eligible from now unless it says since when."""
         if not invoices:
             return []
         stamp = now()
+        invoices = [_as_stored(invoice, stamp) for invoice in invoices]
+        if any(invoice.status in POOL for invoice in invoices):
+            state.lock_the_pool(self.session, entering=True)
+        after_step = int(self.session.scalar(select(state.latest_take_step())) or 0)
         if self.session.get_bind().dialect.name == "postgresql":
-            return self._copy_many(invoices, actor, stamp)
-        return self._insert_many(invoices, actor, stamp)
+            return self._copy_many(invoices, actor, stamp, after_step)
+        return self._insert_many(invoices, actor, stamp, after_step)
 
     def _insert_many(
-        self, invoices: Sequence[Invoice], actor: str, stamp: datetime
+        self, invoices: Sequence[Invoice], actor: str, stamp: datetime, after_step: int
     ) -> list[Invoice]:
         rows = [_invoice_values(invoice, stamp) for invoice in invoices]
         for row, invoice in zip(rows, invoices, strict=True):
             del row["sequence"]
             row["submitted_by"], row["submitted_as"] = actor, invoice.status.value
+            row["carried_after_step"] = after_step
         try:
             returned = self.session.execute(
                 insert(InvoiceRow).returning(InvoiceRow.id, InvoiceRow.sequence), rows
@@ -62,7 +72,9 @@ class InvoiceRepository:
             raise Conflict(_integrity_message(error), field="invoice_number") from error
         return [_with_sequence(invoice, sequences[invoice.id]) for invoice in invoices]
 
-    def _copy_many(self, invoices: Sequence[Invoice], actor: str, stamp: datetime) -> list[Invoice]:
+    def _copy_many(
+        self, invoices: Sequence[Invoice], actor: str, stamp: datetime, after_step: int
+    ) -> list[Invoice]:
         """PostgreSQL: take the sequence numbers first, then COPY the rows in."""
         sequences = list(
             self.session.scalars(
@@ -79,7 +91,10 @@ class InvoiceRepository:
                 self.session,
                 InvoiceRow.__table__,  # type: ignore[arg-type]
                 _COPY_COLUMNS,
-                (_copy_row(i, n, actor, stamp) for i, n in zip(invoices, sequences, strict=True)),
+                (
+                    _copy_row(i, n, actor, stamp, after_step)
+                    for i, n in zip(invoices, sequences, strict=True)
+                ),
             )
         except psycopg.errors.UniqueViolation as error:
             raise Conflict(
@@ -131,11 +146,15 @@ class InvoiceRepository:
         )
 
     def save(self, invoice: Invoice, event: InvoiceEvent) -> None:
-        """Store a transition: the invoice's new state and the event that records it."""
+        """Store a transition: the invoice's new state and the event that records it (with the
+        cycles that carried it as shown, counted from the latest take on)."""
         stamp = now()
-        values = _invoice_values(invoice, stamp)
+        values = _invoice_values(replace(invoice, stale=False), stamp)
         for key in ("sequence", "id", "created_at"):
             del values[key]
+        if invoice.status in POOL:
+            state.lock_the_pool(self.session, entering=True)
+        values["carried_after_step"] = state.latest_take_step()
         self.session.execute(update(InvoiceRow).where(InvoiceRow.id == invoice.id).values(values))
         self.add_events([event], stamp)
 
@@ -227,6 +246,71 @@ class InvoiceRepository:
             found.append(((after_event, 1, step_id), event))
         return [event for _order, event in sorted(found, key=lambda item: item[0])]
 
+    def carried(self) -> list[CarriedObligation]:
+        """The pool, invoice by invoice: debtor's and creditor's jurisdictions, currency, what
+        is still outstanding, first eligibility and due date (DESIGN §6a)."""
+        rows = self.session.execute(
+            select(
+                InvoiceRow.importer_entity,
+                InvoiceRow.exporter_entity,
+                InvoiceRow.currency,
+                state.outstanding,
+                InvoiceRow.first_eligible_at,
+                InvoiceRow.due_date,
+            )
+            .select_from(state.overlaid_invoices())
+            .where(state.status_in(state.POOL_VALUES))
+            .order_by(InvoiceRow.sequence)
+        )
+        return [
+            CarriedObligation(source, target, currency, int(left), _first_eligible(first), due)
+            for source, target, currency, left, first, due in rows
+        ]
+
+    def carried_by_age(self, as_of: datetime) -> list[CarriedTotal]:
+        """The pool's totals by corridor (debtor's jurisdiction to creditor's), currency and age
+        bucket at ``as_of``, in that order: outstanding, overdue (due before ``as_of``'s day)
+        and how many invoices, summed in one statement."""
+        starts = bucket_starts(as_of)
+        *younger, (oldest, _never) = starts
+        bucket = case(
+            *(
+                (InvoiceRow.first_eligible_at > start, label)
+                for label, start in younger
+                if start is not None
+            ),
+            else_=oldest,
+        )
+        outstanding = state.outstanding
+        pool = (
+            select(
+                InvoiceRow.importer_entity.label("source"),
+                InvoiceRow.exporter_entity.label("target"),
+                InvoiceRow.currency.label("currency"),
+                bucket.label("bucket"),
+                outstanding.label("outstanding"),
+                case((InvoiceRow.due_date < as_of.date(), outstanding), else_=0).label("overdue"),
+            )
+            .select_from(state.overlaid_invoices())
+            .where(state.status_in(state.POOL_VALUES))
+            .subquery("pool")
+        )
+        keys = (pool.c.source, pool.c.target, pool.c.currency, pool.c.bucket)
+        rows = self.session.execute(
+            select(
+                *keys,
+                func.sum(pool.c.outstanding),
+                func.sum(pool.c.overdue),
+                func.count(),
+            ).group_by(*keys)
+        )
+        order = {label: index for index, (label, _start) in enumerate(starts)}
+        totals = [
+            CarriedTotal(source, target, currency, label, int(left), int(overdue), int(count))
+            for source, target, currency, label, left, overdue, count in rows
+        ]
+        return sorted(totals, key=lambda t: (t.source, t.target, t.currency, order[t.bucket]))
+
     def list(self, filters: InvoiceFilter) -> list[Invoice]:
         if not storable(filters.cycle_id):
             return []
@@ -252,6 +336,11 @@ class InvoiceRepository:
             if filters.cycle_id != self.session.scalar(state.latest_taker()):
                 # No overlay shows another cycle than the latest take's: its row must name it.
                 query = query.where(InvoiceRow.cycle_id == filters.cycle_id)
+        if filters.stale is not None:
+            if filters.stale_test is None:
+                raise ValueError("a filter by staleness needs the test to apply")
+            stale = overlay.stale(filters.stale_test, shown)
+            query = query.where(stale if filters.stale else ~stale)
         visible = in_scope(
             filters.scope,
             (InvoiceRow.exporter_id, InvoiceRow.exporter_entity),
@@ -297,9 +386,25 @@ def _integrity_message(error: IntegrityError) -> str:
     return "the invoice conflicts with stored data"
 
 
-#: The invoice's fields kept as they are, each in the column of the same name.
+def _first_eligible(moment: datetime | None) -> datetime:
+    found = state.as_utc(moment)
+    if found is None:  # confirming gives one, and so does storing an invoice into the pool
+        raise ValueError("an invoice in the pool has no first eligibility")
+    return found
+
+
+def _as_stored(invoice: Invoice, stamp: datetime) -> Invoice:
+    """The invoice as its row keeps it: never stale (that is a reading), and eligible since
+    ``stamp`` when it is stored into the pool without a first eligibility."""
+    if invoice.status in POOL and invoice.first_eligible_at is None:
+        return replace(invoice, first_eligible_at=stamp, stale=False)
+    return replace(invoice, stale=False) if invoice.stale else invoice
+
+
+#: The invoice's fields kept as they are, each in the column of the same name (``stale`` is
+#: read, not kept).
 _PLAIN_FIELDS = tuple(
-    f.name for f in fields(Invoice) if f.name not in ("status", "dispute", "rejection")
+    f.name for f in fields(Invoice) if f.name not in ("status", "dispute", "rejection", "stale")
 )
 
 
@@ -333,6 +438,7 @@ _COPY_COLUMNS = (
     "rejection_reason",
     "submitted_by",
     "submitted_as",
+    "carried_after_step",
     "created_at",
     "updated_at",
 )
@@ -347,7 +453,9 @@ def _with_sequence(invoice: Invoice, sequence: int) -> Invoice:
     return Invoice(*(*values[:_SEQUENCE_AT], sequence, *values[_SEQUENCE_AT:]))
 
 
-def _copy_row(invoice: Invoice, sequence: int, actor: str, stamp: datetime) -> tuple[Any, ...]:
+def _copy_row(
+    invoice: Invoice, sequence: int, actor: str, stamp: datetime, after_step: int
+) -> tuple[Any, ...]:
     """The row of :data:`_COPY_COLUMNS` of a new invoice (as :func:`_invoice_values`)."""
     dispute, rejection, status = invoice.dispute, invoice.rejection, invoice.status.value
     return (
@@ -360,6 +468,7 @@ def _copy_row(invoice: Invoice, sequence: int, actor: str, stamp: datetime) -> t
         rejection.reason if rejection else None,
         actor,
         status,
+        after_step,
         stamp,
         stamp,
     )
