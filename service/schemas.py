@@ -109,7 +109,7 @@ class ReasonIn(Strict):
 
 
 class OpenCycleIn(Strict):
-    policy: Policy = Field(default=Policy.FIFO, description="How a corridor's value is allocated.")
+    policy: Policy = Field(default=Policy.FIFO, description="How matched value is allocated.")
 
 
 class RatesIn(Strict):
@@ -185,6 +185,9 @@ class MetricsOut(BaseModel):
     cross_border_value_avoided: Amount
     netting_efficiency: str
     domestic_liquidity_saved: str
+    #: The participants' net pay-ins; under ``setoff``, what it saved against ``fifo``.
+    money_moved: Amount | None = None
+    setoff_saved: Amount | None = None
 
 
 class ParticipantVersionOut(BaseModel):
@@ -296,6 +299,20 @@ class KeyOut(BaseModel):
     revoked_at: Timestamp | None
 
 
+class CycleLineOut(BaseModel):
+    """What a cycle does to a liquidity line, in the line's currency (``balance`` after it)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    currency: str
+    drawn: Amount
+    repaid: Amount
+    balance: Amount
+
+
 class ApprovalOut(BaseModel):
     entity: str
     digest: str
@@ -328,6 +345,76 @@ class CycleOut(BaseModel):
     closed_by: str | None = Field(description="The key of the operator who proposed the cycle.")
     closed_at: Timestamp | None
     settled_at: Timestamp | None
+    lines: list[CycleLineOut] = Field(
+        description="Each liquidity line the cycle nets with: what it draws or repays."
+    )
+
+
+class LineIn(Strict):
+    """A liquidity line funding the corridor ``from -> to`` (DESIGN §4b)."""
+
+    source: StrictStr = Field(alias="from", max_length=8, examples=["CN"])
+    target: StrictStr = Field(alias="to", max_length=8, examples=["RU"])
+    currency: StrictStr = Field(
+        max_length=3, description="One of the two entities' currencies.", examples=["CNY"]
+    )
+    limit: StrictStr = Field(
+        description="Decimal string in major units; 0 lends nothing.", examples=["5000000.00"]
+    )
+
+
+class LimitIn(Strict):
+    limit: StrictStr = Field(
+        description="The new limit, a decimal string in major units; never below the balance.",
+        examples=["7500000.00"],
+    )
+
+
+class LineMovementOut(BaseModel):
+    """What a settled cycle did to the line, in its currency (``balance`` after the cycle)."""
+
+    cycle_id: str
+    drawn: Amount
+    repaid: Amount
+    balance: Amount
+
+
+class LimitChangeOut(BaseModel):
+    limit: Amount
+    entity: str
+    proposed_by: str
+    proposed_at: Timestamp
+
+
+class LineEventOut(BaseModel):
+    action: Literal["proposed", "confirmed", "limit_proposed", "limit_confirmed"]
+    limit: Amount
+    entity: str
+    actor: str
+    at: Timestamp
+
+
+class LineOut(BaseModel):
+    """A liquidity line: amounts in its currency; ``awaiting`` names the entity whose operator
+    must confirm the line or its ``pending_limit``."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    currency: str
+    limit: Amount
+    balance: Amount
+    status: Literal["pending", "active"]
+    proposed_by: str
+    proposed_at: Timestamp
+    confirmed_by: str | None
+    confirmed_at: Timestamp | None
+    pending_limit: LimitChangeOut | None
+    awaiting: str | None
+    movements: list[LineMovementOut]
+    history: list[LineEventOut]
 
 
 class PositionOut(BaseModel):
@@ -460,6 +547,15 @@ class InvoiceOut(BaseModel):
     cycle_id: str | None
     dispute: DisputeOut | None = None
     rejection: RejectionOut | None = None
+    first_eligible_at: Timestamp | None = Field(
+        description="When the invoice first became eligible; its age runs from here."
+    )
+    cycles_carried: int = Field(
+        description="Cycles that snapshotted the invoice without settling it in full."
+    )
+    stale: bool = Field(
+        description="Flagged by the ageing rules: carried too many cycles or overdue too long."
+    )
 
 
 class ReleaseIn(Strict):

@@ -10,10 +10,13 @@ from clearing.domain.access import ApiKey
 from clearing.domain.bank import BankEntry, Reconciliation
 from clearing.domain.cycles import Cycle, PayIn, Refund
 from clearing.domain.invoices import Invoice, InvoiceEvent
+from clearing.domain.lines import LineEvent
 from clearing.domain.money import format_amount
 from clearing.domain.netting import Settlement
+from clearing.domain.netting.lines import LineMovement
 from clearing.domain.parties import Participant, ParticipantVersion
 from clearing.domain.payments import return_reference
+from clearing.use_cases.lines import LineView
 from clearing.use_cases.settlement import PositionView
 
 
@@ -128,6 +131,11 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
             if invoice.rejection is not None
             else None
         ),
+        "first_eligible_at": (
+            invoice.first_eligible_at.isoformat() if invoice.first_eligible_at else None
+        ),
+        "cycles_carried": invoice.cycles_carried,
+        "stale": invoice.stale,
     }
 
 
@@ -175,6 +183,7 @@ def cycle_json(cycle: Cycle) -> dict[str, Any]:
         "closed_by": cycle.closed_by,
         "closed_at": cycle.closed_at.isoformat() if cycle.closed_at else None,
         "settled_at": cycle.settled_at.isoformat() if cycle.settled_at else None,
+        "lines": [cycle_line_json(m) for m in cycle.lines],
     }
     figures = cycle.summary
     if figures is not None and base is not None:
@@ -190,8 +199,77 @@ def cycle_json(cycle: Cycle) -> dict[str, Any]:
             "cross_border_value_avoided": format_amount(metrics.settled_value, base),
             "netting_efficiency": metrics.netting_efficiency,
             "domestic_liquidity_saved": metrics.domestic_liquidity_saved,
+            "money_moved": _optional_amount(figures.money_moved, base),
+            "setoff_saved": _optional_amount(figures.setoff_saved, base),
         }
     return body
+
+
+def _optional_amount(minor: int | None, currency: str) -> str | None:
+    return None if minor is None else format_amount(minor, currency)
+
+
+def cycle_line_json(movement: LineMovement) -> dict[str, Any]:
+    currency = movement.currency
+    return {
+        "id": movement.line_id,
+        "from": movement.source,
+        "to": movement.target,
+        "currency": currency,
+        "drawn": format_amount(movement.drawn, currency),
+        "repaid": format_amount(movement.repaid, currency),
+        "balance": format_amount(movement.balance, currency),
+    }
+
+
+def line_json(view: LineView) -> dict[str, Any]:
+    line = view.line
+    currency = line.currency
+    change = line.pending_change
+    return {
+        "id": line.id,
+        "from": line.source,
+        "to": line.target,
+        "currency": currency,
+        "limit": format_amount(line.limit, currency),
+        "balance": format_amount(line.balance, currency),
+        "status": line.status.value,
+        "proposed_by": line.proposed_by,
+        "proposed_at": line.proposed_at.isoformat(),
+        "confirmed_by": line.confirmed_by,
+        "confirmed_at": line.confirmed_at.isoformat() if line.confirmed_at else None,
+        "pending_limit": (
+            {
+                "limit": format_amount(change.limit, currency),
+                "entity": change.entity,
+                "proposed_by": change.proposed_by,
+                "proposed_at": change.proposed_at.isoformat(),
+            }
+            if change is not None
+            else None
+        ),
+        "awaiting": line.awaiting,
+        "movements": [
+            {
+                "cycle_id": m.cycle_id,
+                "drawn": format_amount(m.drawn, currency),
+                "repaid": format_amount(m.repaid, currency),
+                "balance": format_amount(m.balance, currency),
+            }
+            for m in view.movements
+        ],
+        "history": [line_event_json(e, currency) for e in view.history],
+    }
+
+
+def line_event_json(event: LineEvent, currency: str) -> dict[str, Any]:
+    return {
+        "action": event.action.value,
+        "limit": format_amount(event.limit, currency),
+        "entity": event.entity,
+        "actor": event.actor,
+        "at": event.at.isoformat(),
+    }
 
 
 def position_json(view: PositionView) -> dict[str, Any]:

@@ -90,6 +90,12 @@ class Principal:
         scope = self.scope
         return scope.everything or scope.entity == entity
 
+    def sees_line(self, source: str, target: str) -> bool:
+        """Whether the principal may see a liquidity line between two entities, its balance
+        and every draw and repayment (DESIGN §4b): the operators of either entity and the
+        auditors."""
+        return self.sees_entity_books(source) or self.sees_entity_books(target)
+
     def sees_parties(self, *parties: tuple[str, str]) -> bool:
         """Whether the principal may see an object (an invoice, an obligation) whose parties
         are ``(participant, entity)``: it sees it if it sees any one of them."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from clearing.domain.errors import Conflict, InvalidInput
 from clearing.domain.netting import CorridorTotal, Figures, JurisdictionTotal, Metrics, Position
+from clearing.domain.netting.lines import LineMovement
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
 
@@ -58,6 +59,8 @@ def summary_to_json(figures: Figures) -> dict[str, Any]:
         "obligations_settled": metrics.obligations_settled,
         "netting_efficiency": metrics.netting_efficiency,
         "domestic_liquidity_saved": metrics.domestic_liquidity_saved,
+        "money_moved": figures.money_moved,
+        "money_moved_fifo": figures.money_moved_fifo,
     }
 
 
@@ -78,7 +81,13 @@ def summary_from_json(document: Mapping[str, Any]) -> Figures:
             domestic_liquidity_saved=str(document["domestic_liquidity_saved"]),
         ),
         obligations=int(document["obligations"]),
+        money_moved=_optional_int(document.get("money_moved")),
+        money_moved_fifo=_optional_int(document.get("money_moved_fifo")),
     )
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,9 @@ class Cycle:
     #: Approvals each entity asks for, as its rule stood when the cycle was proposed (an entity
     #: not named asks for one).
     approvals_needed: tuple[tuple[str, int], ...] = ()
+    #: What the cycle does to each liquidity line it nets with (DESIGN §4b), in line-id order:
+    #: stored with its result (by the lines' repository), not on the cycle's own row.
+    lines: tuple[LineMovement, ...] = ()
 
     @property
     def required_approvals(self) -> tuple[str, ...]:

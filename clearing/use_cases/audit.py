@@ -8,7 +8,8 @@ from typing import Any
 from clearing.domain import ledger
 from clearing.domain.access import Principal, Role
 from clearing.domain.cycles import Cycle, CycleStatus
-from clearing.domain.errors import InvalidInput
+from clearing.domain.errors import InvalidInput, LedgerError
+from clearing.domain.lines import Line, Movement
 from clearing.domain.netting import net
 from clearing.domain.netting.disclosure import disclosure
 from clearing.use_cases.ports import UnitOfWork
@@ -45,7 +46,8 @@ def _as_disclosed(uow: UnitOfWork, document: dict[str, Any], entity: str) -> dic
     cycle = uow.cycles.get(str(cycle_id))
     if cycle is None or cycle.rates is None:
         return shown
-    result = net(uow.cycles.snapshot_columns(cycle.id), cycle.rates, cycle.policy)
+    terms = uow.lines.cycle_terms(cycle.id)
+    result = net(uow.cycles.snapshot_columns(cycle.id), cycle.rates, cycle.policy, lines=terms)
     shown["disclosure"] = disclosure(result, cycle.id, entity)
     return shown
 
@@ -57,7 +59,8 @@ def ledger_balances(uow: UnitOfWork, principal: Principal) -> dict[tuple[str, st
 
 
 def verify(uow: UnitOfWork, principal: Principal | None = None) -> ledger.VerificationReport:
-    """The chain, balances equal to a replay, and every cycle re-netted to its stored digest."""
+    """The chain, balances equal to a replay, every cycle re-netted (with the line terms it
+    netted with) to its stored digest, and every line's balance the one the journal shows."""
     if principal is not None:
         principal.require(Role.AUDITOR)
     with uow:
@@ -66,16 +69,18 @@ def verify(uow: UnitOfWork, principal: Principal | None = None) -> ledger.Verifi
         stored = uow.ledger.balances()
         cycles = _all_cycles(uow)
         snapshots = {
-            c.id: uow.cycles.snapshot_columns(c.id)
+            c.id: (uow.cycles.snapshot_columns(c.id), uow.lines.cycle_terms(c.id))
             for c in cycles
             if c.status is CycleStatus.SETTLED
         }
+        stored_lines = _all_lines(uow)
     report = ledger.verify_journal(documents, expected_head=head, stored_balances=stored)
     problems = list(report.problems)
     for cycle in cycles:
         if cycle.status is not CycleStatus.SETTLED or cycle.rates is None:
             continue
-        replayed = net(snapshots[cycle.id], cycle.rates, cycle.policy)
+        snapshot, terms = snapshots[cycle.id]
+        replayed = net(snapshot, cycle.rates, cycle.policy, lines=terms)
         if replayed.digest != cycle.digest:
             problems.append(
                 ledger.Problem(
@@ -94,11 +99,50 @@ def verify(uow: UnitOfWork, principal: Principal | None = None) -> ledger.Verifi
                     cycle_id=cycle.id,
                 )
             )
+    problems += _line_problems(documents, stored_lines)
     return replace(
         report,
         problems=tuple(problems),
         cycles=sum(1 for c in cycles if c.status is CycleStatus.SETTLED),
     )
+
+
+def _line_problems(
+    documents: list[dict[str, Any]], stored: list[tuple[Line, list[Movement]]]
+) -> list[ledger.Problem]:
+    """Each line's stored balance against its last movement and the journal's ``line``
+    entries (a line never moved stands at zero)."""
+    entries = []
+    for document in documents:
+        if document.get("kind") == ledger.LINE_ENTRY:
+            try:
+                entries.append(ledger.entry_from_document(document).entry)
+            except (InvalidInput, LedgerError):
+                continue  # the chain's verification reports it
+    journaled = ledger.journal_line_balances(entries)
+    problems: list[ledger.Problem] = []
+    for line, movements in stored:
+        moved = movements[-1].balance if movements else 0
+        booked = journaled.get(line.id, 0)
+        if not line.balance == moved == booked:
+            problems.append(
+                ledger.Problem(
+                    f"line {line.id} stands at {line.balance} minor units; its last movement "
+                    f"left {moved}, the journal {booked}"
+                )
+            )
+    return problems
+
+
+def _all_lines(uow: UnitOfWork) -> list[tuple[Line, list[Movement]]]:
+    found: list[tuple[Line, list[Movement]]] = []
+    after: str | None = None
+    while True:
+        page = uow.lines.list(None, after, 500)
+        found += [(line, uow.lines.movements(line.id)) for line in page]
+        if len(page) < 500:
+            return found
+        after = page[-1].id
 
 
 def _all_cycles(uow: UnitOfWork) -> list[Cycle]:

@@ -7,7 +7,7 @@ once get one success and one conflict, and a crash between transitions loses not
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,9 +26,12 @@ from clearing.domain.cycles import (
 )
 from clearing.domain.errors import Conflict, InvalidInput, LedgerError, NotFound
 from clearing.domain.invoices import Invoice, snapshot_of
-from clearing.domain.netting import net
-from clearing.domain.obligations import Policy
+from clearing.domain.netting import Figures, NettingResult, ObligationColumns, net
+from clearing.domain.netting.lines import LineTerms
+from clearing.domain.netting.setoff import money_moved
+from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
+from clearing.use_cases import lines
 from clearing.use_cases.ports import UnitOfWork
 from clearing.use_cases.validation import (
     MAX_CYCLE_NUMBER,
@@ -53,7 +56,8 @@ def open_cycle(uow: UnitOfWork, principal: Principal, policy: str = "fifo") -> C
         chosen = Policy(policy)
     except ValueError:
         raise InvalidInput(
-            f"{policy!r} is not a policy; use fifo or pro_rata", field="policy"
+            f"{policy!r} is not a policy; use one of {', '.join(p.value for p in Policy)}",
+            field="policy",
         ) from None
     with uow:
         active = uow.cycles.active()
@@ -89,8 +93,9 @@ def set_rates(
 
 
 def close_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
-    """Cut-off: re-screen, snapshot the eligible obligations, net with the frozen rates, and
-    propose the result with its digest."""
+    """Cut-off: re-screen, snapshot the eligible obligations, net with the frozen rates and the
+    active liquidity lines as they stand (their terms are frozen with the cycle), and propose
+    the result with its digest."""
     principal.require(Role.OPERATOR)
     with uow:
         cycle = locked_cycle(uow, cycle_id)
@@ -113,23 +118,44 @@ def close_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
         entity_currencies = {e.code: e.currency for e in uow.entities.list()}
         check_rates_cover(cycle.rates, entity_currencies, {i.currency for i in kept})
         uow.cycles.reject_invoices(rejected, principal.id)
-        result = net(snapshot_of(kept, priorities), cycle.rates, cycle.policy)
+        terms = lines.active_terms(uow)
+        result, figures = net_cycle(snapshot_of(kept, priorities), cycle.rates, cycle.policy, terms)
         uow.cycles.store_result(cycle.id, result)
+        line_movements = lines.store_cycle_lines(uow, cycle.id, terms, result)
         uow.cycles.take_invoices(cycle.id, principal.id)
         proposed = replace(
             cycle,
             status=CycleStatus.PROPOSED,
             digest=result.digest,
-            summary=result.figures,
+            summary=figures,
             closed_at=utc_now(),
             closed_by=principal.id,
             approvals_needed=approval_rule(uow),
+            lines=line_movements,
         )
         uow.cycles.save(proposed)
         if not proposed.required_approvals:
             proposed = settle(uow, proposed, principal)
         uow.commit()
     return proposed
+
+
+def net_cycle(
+    snapshot: Sequence[Obligation] | ObligationColumns,
+    rates: RateSet,
+    policy: Policy,
+    terms: Sequence[LineTerms],
+) -> tuple[NettingResult, Figures]:
+    """Net a cycle's snapshot; its figures carry the money its positions make participants
+    move and, under ``setoff``, what ``fifo`` would make them move on the same snapshot (the
+    saving the cycle reports)."""
+    result = net(snapshot, rates, policy, lines=terms)
+    fifo = (
+        money_moved(net(snapshot, rates, Policy.FIFO, lines=terms))
+        if policy is Policy.SETOFF
+        else None
+    )
+    return result, replace(result.figures, money_moved=money_moved(result), money_moved_fifo=fifo)
 
 
 def approve_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str, digest: str) -> Cycle:
@@ -184,26 +210,28 @@ def save_and_settle_when_paid(uow: UnitOfWork, cycle: Cycle, principal: Principa
 
 
 def settle(uow: UnitOfWork, cycle: Cycle, principal: Principal) -> Cycle:
-    """All pay-ins are in: re-net the snapshot to prove the digest, post the ledger, apply the
-    result to the invoices and mark the cycle settled (in the caller's transaction)."""
+    """All pay-ins are in: re-net the snapshot with the line terms frozen at its cut-off to
+    prove the digest, move the lines' balances, post the ledger, apply the result to the
+    invoices and mark the cycle settled (in the caller's transaction)."""
     assert cycle.rates is not None
-    result = net(uow.cycles.snapshot_columns(cycle.id), cycle.rates, cycle.policy)
+    terms = uow.lines.cycle_terms(cycle.id)
+    result = net(uow.cycles.snapshot_columns(cycle.id), cycle.rates, cycle.policy, lines=terms)
     if result.digest != cycle.digest:
         raise Conflict(f"cycle {cycle.id} no longer nets to its approved digest; not settling")
     settled_at = utc_now()
     chain = superseded_chain(uow, cycle)
-    post(
-        uow,
-        ledger.cycle_entries(
-            result,
-            cycle.id,
-            released_by=principal.id,
-            released_at=settled_at,
-            predecessors=chain[1:],
-            cycle_number=cycle.number,
-        ),
+    lines.apply_cycle_movements(uow, cycle.id, result.lines)
+    entries = ledger.cycle_entries(
+        result,
+        cycle.id,
+        released_by=principal.id,
+        released_at=settled_at,
+        predecessors=chain[1:],
+        cycle_number=cycle.number,
+        line_terms=terms,
     )
-    check_closed(uow, chain)
+    post(uow, entries)
+    check_closed(uow, chain, ledger.booked_flows(entries))
     uow.cycles.settle_invoices(cycle.id, principal.id)
     settled = replace(cycle, status=CycleStatus.SETTLED, settled_at=settled_at)
     uow.cycles.save(settled)
@@ -217,11 +245,14 @@ def post(uow: UnitOfWork, entries: Sequence[ledger.JournalEntry]) -> None:
         uow.ledger.append(ledger.chain(entries, after_seq=after_seq, prev_hash=prev_hash))
 
 
-def check_closed(uow: UnitOfWork, chain: Sequence[str]) -> None:
+def check_closed(
+    uow: UnitOfWork, chain: Sequence[str], line_flows: Mapping[str, int] | None = None
+) -> None:
     """DESIGN §5's invariants on the journal as it stands, after the cycle ``chain[0]`` posted:
-    with the cycles it superseded, every participant's balance is zero, the settlement account
-    paid out what it received, the mirror accounts sum to zero. Otherwise nothing settles."""
-    problems = ledger.closure_problems(uow.ledger.cycle_movements(chain), chain[0])
+    with the cycles it superseded, every participant's and line's balance is zero, the
+    settlement account paid out what it received plus its ``line_flows``, the mirror accounts
+    sum to minus those flows. Otherwise nothing settles."""
+    problems = ledger.closure_problems(uow.ledger.cycle_movements(chain), chain[0], line_flows)
     if problems:
         raise LedgerError(
             f"cycle {chain[0]} would leave its books open ({problems[0].message}); not settling"
@@ -244,7 +275,7 @@ def locked_cycle(uow: UnitOfWork, cycle_id: str) -> Cycle:
     cycle = uow.cycles.get(cycle_id, for_update=True)
     if cycle is None:
         raise NotFound(f"no cycle {cycle_id}")
-    return cycle
+    return lines.with_lines(uow, cycle)
 
 
 def get_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle:
@@ -264,7 +295,7 @@ def visible_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle
         own = principal.scope.participant_id
         if cycle is None or (own is not None and uow.cycles.position(cycle.id, own) is None):
             raise NotFound(f"no cycle {cycle_id}")
-    return cycle
+        return lines.with_lines(uow, cycle)
 
 
 def list_cycles(
@@ -272,6 +303,7 @@ def list_cycles(
 ) -> list[Cycle]:
     principal.require(Role.OPERATOR, Role.AUDITOR)
     with uow:
-        return uow.cycles.recent(
+        found = uow.cycles.recent(
             check_cursor(before, "cursor", MAX_CYCLE_NUMBER), check_limit(limit)
         )
+        return lines.cycles_with_lines(uow, found)

@@ -24,7 +24,7 @@ from clearing.domain.cycles import (
 )
 from clearing.domain.errors import ClearingError, Conflict, InvalidInput, NotFound
 from clearing.domain.money import check_currency, format_amount, parse_amount
-from clearing.domain.netting import Position, Settlement, net
+from clearing.domain.netting import Position, Settlement
 from clearing.domain.parties import Participant
 from clearing.domain.payments import (
     Debtor,
@@ -36,9 +36,11 @@ from clearing.domain.payments import (
     cycle_payment_reference,
     pay_in_reference,
 )
+from clearing.use_cases import lines
 from clearing.use_cases.cycles import (
     approval_rule,
     locked_cycle,
+    net_cycle,
     new_cycle_id,
     post,
     save_and_settle_when_paid,
@@ -212,7 +214,9 @@ def declare_default(
         kept = successor_snapshot(snapshot, participant_id)
         kept_ids = {o.obligation_id for o in kept}
         dropped = [o.obligation_id for o in snapshot if o.obligation_id not in kept_ids]
-        result = net(kept, cycle.rates, cycle.policy)
+        # The successor nets with the line terms frozen at the cut-off: no balance has moved.
+        terms = uow.lines.cycle_terms(cycle.id)
+        result, figures = net_cycle(kept, cycle.rates, cycle.policy, terms)
         successor = Cycle(
             id=new_cycle_id(),
             number=uow.cycles.next_number(),
@@ -222,7 +226,7 @@ def declare_default(
             opened_at=utc_now(),
             rates=cycle.rates,
             digest=result.digest,
-            summary=result.figures,
+            summary=figures,
             predecessor_id=cycle.id,
             closed_at=utc_now(),
             closed_by=principal.id,
@@ -239,8 +243,17 @@ def declare_default(
         uow.cycles.save(superseded)
         uow.cycles.add(successor)
         uow.cycles.store_result(successor.id, result)
+        successor = replace(
+            successor, lines=lines.store_cycle_lines(uow, successor.id, terms, result)
+        )
+        # The cut-off carried what the default drops (DESIGN §6a); its successor carries the
+        # rest, once, when it settles.
         uow.cycles.return_invoices(
-            cycle.id, principal.id, f"{participant_id} defaulted in cycle {cycle.id}", dropped
+            cycle.id,
+            principal.id,
+            f"{participant_id} defaulted in cycle {cycle.id}",
+            dropped,
+            carried=True,
         )
         uow.cycles.move_invoices(cycle.id, successor.id)
         homes = {

@@ -28,8 +28,8 @@ What it mirrors, port by port:
   :class:`IntegrityViolation`, which is no domain error either.
 
 The package mirrors the adapter's layout: :mod:`tests.fakes.tables` (the state and the
-constraints), :mod:`tests.fakes.repositories`, :mod:`tests.fakes.cycles` and
-:mod:`tests.fakes.unit_of_work`.
+constraints), :mod:`tests.fakes.repositories`, :mod:`tests.fakes.cycles`,
+:mod:`tests.fakes.lines` and :mod:`tests.fakes.unit_of_work`.
 """
 
 from tests.fakes.tables import IntegrityViolation

@@ -43,6 +43,7 @@ def _stored_cycle(cycle: Cycle) -> Cycle:
         else None,
         approvals=(),
         defaulted=tuple(cycle.defaulted),
+        lines=(),  # stored beside the result, by the lines' repository
     )
 
 
@@ -311,7 +312,13 @@ class FakeCycles(Repository):
         )
 
     def return_invoices(
-        self, cycle_id: str, actor: str, reason: str, invoice_ids: Sequence[str] | None = None
+        self,
+        cycle_id: str,
+        actor: str,
+        reason: str,
+        invoice_ids: Sequence[str] | None = None,
+        *,
+        carried: bool = False,
     ) -> None:
         tables = self._write
         back = LIFECYCLE[Action.RETURN]
@@ -322,7 +329,12 @@ class FakeCycles(Repository):
                 and invoice.status in back.sources
                 and (ids is None or invoice.id in ids)
             ):
-                self._update(tables, invoice.id, status=back.target)
+                self._update(
+                    tables,
+                    invoice.id,
+                    status=back.target,
+                    cycles_carried=invoice.cycles_carried + (1 if carried else 0),
+                )
         named = ids if ids is not None else [o.obligation_id for o in self.snapshot(cycle_id)]
         record_events(
             tables,
@@ -355,7 +367,11 @@ class FakeCycles(Repository):
                 continue
             remaining = invoice.outstanding - s.settled
             status = in_full if remaining == 0 else in_part
-            self._update(tables, invoice.id, outstanding=remaining, status=status)
+            # A cycle that leaves it in the pool carried it once more.
+            carried = invoice.cycles_carried + (1 if remaining else 0)
+            self._update(
+                tables, invoice.id, outstanding=remaining, status=status, cycles_carried=carried
+            )
         record_events(
             tables,
             (

@@ -12,13 +12,16 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from clearing.domain.access import Principal
+from clearing.domain.ageing import AgeingRule
 from clearing.domain.bank import BankEntry
 from clearing.domain.compliance import Rule
 from clearing.domain.cycles import Approval, Cycle, PayIn, Refund
 from clearing.domain.idempotency import StoredAnswer
 from clearing.domain.invoices import Invoice, InvoiceEvent
 from clearing.domain.ledger import GENESIS_HASH
+from clearing.domain.lines import Line, LineEvent, Movement
 from clearing.domain.netting import Position, Settlement
+from clearing.domain.netting.lines import LineMovement, LineTerms
 from clearing.domain.parties import Entity, Participant, ParticipantVersion
 
 
@@ -76,6 +79,7 @@ class Tables:
     invoices: dict[str, Invoice] = field(default_factory=dict)
     invoice_events: list[InvoiceEvent] = field(default_factory=list)
     rules: dict[tuple[str, str], Rule] = field(default_factory=dict)
+    ageing_rules: dict[tuple[str, int], AgeingRule] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], StoredAnswer] = field(default_factory=dict)
     cycles: dict[str, Cycle] = field(default_factory=dict)  # without their approvals
     approvals: dict[tuple[str, str, str], Approval] = field(default_factory=dict)
@@ -87,6 +91,11 @@ class Tables:
     refunds: list[Refund] = field(default_factory=list)
     journal: dict[int, JournalRow] = field(default_factory=dict)
     bank_entries: dict[str, BankEntry] = field(default_factory=dict)
+    lines: dict[str, Line] = field(default_factory=dict)
+    line_events: list[LineEvent] = field(default_factory=list)
+    line_movements: list[Movement] = field(default_factory=list)
+    #: Per cycle, the line terms it nets with and what its netting did to each, by line id.
+    cycle_lines: dict[str, tuple[tuple[LineTerms, LineMovement], ...]] = field(default_factory=dict)
     head: tuple[int, str] = (0, GENESIS_HASH)
 
     def copy(self) -> Tables:

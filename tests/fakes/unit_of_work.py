@@ -7,7 +7,9 @@ from typing import Self
 
 from clearing.domain.errors import Conflict
 from tests.fakes.cycles import FakeCycles
+from tests.fakes.lines import FakeLines
 from tests.fakes.repositories import (
+    FakeAgeingRules,
     FakeApiKeys,
     FakeBankEntries,
     FakeEntities,
@@ -35,11 +37,13 @@ class FakeUnitOfWork:
         self.api_keys = FakeApiKeys(self)
         self.invoices = FakeInvoices(self)
         self.rules = FakeRules(self)
+        self.ageing_rules = FakeAgeingRules(self)
         self.idempotency = FakeIdempotencyRecords(self)
         self.cycles = FakeCycles(self)
         self.ledger = FakeLedger(self)
         self.bank = FakeBankEntries(self)
         self.stats = FakeStats(self)
+        self.lines = FakeLines(self)
 
     def __enter__(self) -> Self:
         self._depth += 1

@@ -6,13 +6,22 @@ A subclass of :class:`PortContract` provides the fixture ``contract_uows``: a un
 factory on an empty store seeded with the default compliance rules.
 """
 
+from tests.port_contract.ageing import AgeingContract
 from tests.port_contract.bank import BankContract
 from tests.port_contract.cycles import CycleContract
+from tests.port_contract.lines import LineContract
 from tests.port_contract.records import RecordContract
 from tests.port_contract.transactions import TransactionContract
 
 
-class PortContract(TransactionContract, RecordContract, CycleContract, BankContract):
+class PortContract(
+    TransactionContract,
+    RecordContract,
+    CycleContract,
+    BankContract,
+    LineContract,
+    AgeingContract,
+):
     """Every test of the contract."""
 
 

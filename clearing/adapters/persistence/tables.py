@@ -166,6 +166,14 @@ class InvoiceRow(Base):
     #: before revision 0005, whose first event is a row.
     submitted_by: Mapped[str | None] = mapped_column(String(64))
     submitted_as: Mapped[str | None] = mapped_column(String(32))
+    #: When the invoice first became eligible; NULL before (DESIGN §6a).
+    first_eligible_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Cycles that carried the invoice, as the row was written: while the row is in the pool
+    #: (``eligible`` or ``in_cycle``), every take recorded after ``carried_after_step`` whose
+    #: cycle has settled carried it once more, derived, not written (``invoice_state``).
+    cycles_carried: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: The latest ``take`` step (``cycle_steps.id``, 0 before any) when the row was written.
+    carried_after_step: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -201,6 +209,24 @@ class ComplianceRuleRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class AgeingRuleRow(Base):
+    """An ageing rule (DESIGN §6a): an invoice in the pool is stale once its figure of ``kind``
+    reaches ``threshold`` (cycles carried, or days overdue)."""
+
+    __tablename__ = "ageing_rules"
+    __table_args__ = (
+        UniqueConstraint("kind", "threshold"),
+        CheckConstraint("kind IN ('cycles_carried', 'days_overdue')", name="kind_known"),
+        CheckConstraint("threshold >= 1", name="threshold_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    threshold: Mapped[int] = mapped_column(Integer, comment="cycles, or days past the due date")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class IdempotencyRow(Base):
     """The first answer given to a POST with an ``Idempotency-Key``, per principal and key."""
 
@@ -224,7 +250,7 @@ class CycleRow(Base):
             "'superseded')",
             name="status_known",
         ),
-        CheckConstraint("policy IN ('fifo', 'pro_rata')", name="policy_known"),
+        CheckConstraint("policy IN ('fifo', 'pro_rata', 'setoff')", name="policy_known"),
         CheckConstraint("active_slot IS NULL OR active_slot = 1", name="one_slot"),
     )
 
@@ -402,6 +428,112 @@ class BankEntryRow(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- liquidity lines (DESIGN §4b) ---------------------------------------------------------------
+
+#: The unit of a line's money columns.
+LINE_MINOR = "minor units of the line's currency"
+
+
+class LineRow(Base):
+    """A liquidity line funding the corridor ``source -> target``: its balance is what
+    ``source``'s entity owes ``target``'s. A pending limit waits for the other entity."""
+
+    __tablename__ = "lines"
+    __table_args__ = (
+        UniqueConstraint("source", "target", "currency"),
+        CheckConstraint("source <> target", name="two_entities"),
+        CheckConstraint("credit_limit >= 0 AND balance >= 0", name="not_negative"),
+        CheckConstraint("status IN ('pending', 'active')", name="status_known"),
+        CheckConstraint(
+            "pending_limit IS NULL AND pending_entity IS NULL AND pending_by IS NULL "
+            "AND pending_at IS NULL OR pending_limit >= 0 AND pending_entity IS NOT NULL "
+            "AND pending_by IS NOT NULL AND pending_at IS NOT NULL",
+            name="pending_limit_whole",
+        ),
+        _currency_check("currency"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(ForeignKey("entities.code"))
+    target: Mapped[str] = mapped_column(ForeignKey("entities.code"))
+    currency: Mapped[str] = mapped_column(String(3))
+    credit_limit: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    balance: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    status: Mapped[str] = mapped_column(String(8))
+    #: The entity whose operator proposed the line (the other one confirms it).
+    proposer: Mapped[str] = mapped_column(String(8))
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pending_limit: Mapped[int | None] = mapped_column(BigInteger, comment=LINE_MINOR)
+    pending_entity: Mapped[str | None] = mapped_column(String(8))
+    pending_by: Mapped[str | None] = mapped_column(String(64))
+    pending_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LineEventRow(Base):
+    """A line's history: each proposal and confirmation of it or of a limit, never changed."""
+
+    __tablename__ = "line_events"
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('proposed', 'confirmed', 'limit_proposed', 'limit_confirmed')",
+            name="action_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    line_id: Mapped[str] = mapped_column(ForeignKey("lines.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    credit_limit: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    entity: Mapped[str] = mapped_column(String(8))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LineMovementRow(Base):
+    """What a settled cycle drew on a line or repaid, and the balance after it; ``id`` is the
+    order the cycles settled in."""
+
+    __tablename__ = "line_movements"
+    __table_args__ = (
+        UniqueConstraint("line_id", "cycle_id"),
+        CheckConstraint("drawn >= 0 AND repaid >= 0 AND balance >= 0", name="not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    line_id: Mapped[str] = mapped_column(ForeignKey("lines.id"))
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    drawn: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    repaid: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    balance: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CycleLineRow(Base):
+    """A line's terms as a cycle nets with it, frozen at its cut-off (a re-netted successor
+    keeps them), and what the netting does to it. ``source_flow`` and ``target_flow`` are the
+    line's part of each end's pay-ins beyond its pay-outs, signed, in that entity's currency."""
+
+    __tablename__ = "cycle_lines"
+
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    line_id: Mapped[str] = mapped_column(ForeignKey("lines.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    credit_limit: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    balance_before: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    drawn: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    repaid: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    balance_after: Mapped[int] = mapped_column(BigInteger, comment=LINE_MINOR)
+    source_flow: Mapped[int] = mapped_column(BigInteger, comment="minor units, source's currency")
+    target_flow: Mapped[int] = mapped_column(BigInteger, comment="minor units, target's currency")
+    drawn_value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
+    repaid_value: Mapped[int] = mapped_column(BigInteger, comment="base minor units")
 
 
 # --- the ledger (append-only: triggers from migration 0002 refuse UPDATE, DELETE, TRUNCATE) ---

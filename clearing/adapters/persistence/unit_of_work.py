@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from clearing.adapters.persistence.ageing import AgeingRuleRepository
 from clearing.adapters.persistence.bank import BankEntryRepository
 from clearing.adapters.persistence.cycles import CycleRepository
 from clearing.adapters.persistence.database import (
@@ -21,6 +22,7 @@ from clearing.adapters.persistence.idempotency import IdempotencyRepository
 from clearing.adapters.persistence.invoices import InvoiceRepository
 from clearing.adapters.persistence.keys import ApiKeyRepository
 from clearing.adapters.persistence.ledger import LedgerRepository
+from clearing.adapters.persistence.lines import LineRepository
 from clearing.adapters.persistence.parties import EntityRepository, ParticipantRepository
 from clearing.adapters.persistence.rules import RuleRepository
 from clearing.adapters.persistence.stats import StatsRepository
@@ -43,11 +45,13 @@ class SqlUnitOfWork:
             self.api_keys = ApiKeyRepository(self.session)
             self.invoices = InvoiceRepository(self.session)
             self.rules = RuleRepository(self.session)
+            self.ageing_rules = AgeingRuleRepository(self.session)
             self.idempotency = IdempotencyRepository(self.session)
             self.cycles = CycleRepository(self.session)
             self.ledger = LedgerRepository(self.session)
             self.bank = BankEntryRepository(self.session)
             self.stats = StatsRepository(self.session)
+            self.lines = LineRepository(self.session)
         return self
 
     def __exit__(

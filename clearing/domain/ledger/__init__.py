@@ -13,9 +13,15 @@ from clearing.domain.ledger.journal import (
     entry_from_document,
     entry_hash,
     json_line,
+    line_account,
     mirror_account,
     participant_account,
     stored_document,
+)
+from clearing.domain.ledger.line_postings import (
+    LINE_ENTRY,
+    booked_flows,
+    journal_line_balances,
 )
 from clearing.domain.ledger.postings import (
     cycle_entries,
@@ -32,12 +38,14 @@ from clearing.domain.ledger.verification import (
     closure_problems,
     cycle_closure_problems,
     cycle_replay_problems,
+    line_balance_problems,
     verify_chain,
     verify_journal,
 )
 
 __all__ = [
     "GENESIS_HASH",
+    "LINE_ENTRY",
     "SETTLEMENT_ACCOUNT",
     "SUSPENSE_ACCOUNT",
     "ChainedEntry",
@@ -46,6 +54,7 @@ __all__ = [
     "Problem",
     "VerificationReport",
     "balances",
+    "booked_flows",
     "chain",
     "closure_problems",
     "cycle_closure_problems",
@@ -55,7 +64,10 @@ __all__ = [
     "entry_document",
     "entry_from_document",
     "entry_hash",
+    "journal_line_balances",
     "json_line",
+    "line_account",
+    "line_balance_problems",
     "mirror_account",
     "participant_account",
     "pay_in_entry",

@@ -27,7 +27,7 @@ SETTLEMENT_ACCOUNT = "settlement"
 #: operator assigns it to a pay-in or returns it.
 SUSPENSE_ACCOUNT = "suspense"
 
-_ACCOUNT = re.compile(r"settlement|suspense|participant:[^\s]+|mirror:[A-Z]{2,8}")
+_ACCOUNT = re.compile(r"settlement|suspense|participant:[^\s]+|mirror:[A-Z]{2,8}|line:[^\s]+")
 
 
 def participant_account(participant_id: str) -> str:
@@ -36,6 +36,11 @@ def participant_account(participant_id: str) -> str:
 
 def mirror_account(entity: str) -> str:
     return f"mirror:{entity}"
+
+
+def line_account(line_id: str) -> str:
+    """The account through which a liquidity line's draws and repayments pass (DESIGN §5)."""
+    return f"line:{line_id}"
 
 
 @dataclass(frozen=True, slots=True)

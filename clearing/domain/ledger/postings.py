@@ -21,8 +21,9 @@ counted the money already).
 
 Each money entry names its participant, bank reference or reason, value date and who recorded
 it when. After a cycle settles, over it and the cycles it superseded, every participant's
-movement is zero, ``settlement`` paid out what it received, and the mirror accounts sum to
-zero: nothing is owed across the border.
+movement is zero, ``settlement`` paid out what it received plus the net flow of the liquidity
+lines, and the mirror accounts sum to minus that flow (zero without lines: nothing else is owed
+across the border). How a line's draw or repayment is booked: :mod:`.line_postings`.
 """
 
 from __future__ import annotations
@@ -48,23 +49,34 @@ from clearing.domain.ledger.journal import (
     mirror_account,
     participant_account,
 )
+from clearing.domain.ledger.line_postings import (
+    discharge_postings,
+    line_entry,
+    line_flows,
+    terms_from_record,
+    terms_to_record,
+)
 from clearing.domain.money import format_minor_column, places_of
 from clearing.domain.netting import SNAPSHOT_COLUMNS, NettingResult, net
 from clearing.domain.netting.columns import EPOCH, TEXT_COLUMNS, ObligationColumns
+from clearing.domain.netting.lines import LineTerms
 from clearing.domain.obligations import RECORD_COLUMNS, Policy, from_record
 from clearing.domain.payments import Purpose, cycle_payment_reference
 from clearing.domain.rates import RateSet
 
 
-def cycle_record(result: NettingResult, cycle_id: str) -> dict[str, Any]:
+def cycle_record(
+    result: NettingResult, cycle_id: str, line_terms: Sequence[LineTerms] = ()
+) -> dict[str, Any]:
     """What an auditor needs to re-run a cycle's netting with no database (DESIGN §5).
 
     Obligations are rows of :data:`~clearing.domain.obligations.RECORD_COLUMNS`, named in the
     record's own ``columns`` so that :func:`replay_cycle` reads each value by its name. Built
     from the result's columns (each row as :func:`~clearing.domain.obligations.to_record` writes
-    it), not from an obligation value per row.
+    it), not from an obligation value per row. A cycle netted with liquidity lines carries
+    their terms as it netted with them (``lines``); one without carries none.
     """
-    return {
+    record: dict[str, Any] = {
         "cycle_id": cycle_id,
         "digest": result.digest,
         "policy": result.policy.value,
@@ -72,6 +84,9 @@ def cycle_record(result: NettingResult, cycle_id: str) -> dict[str, Any]:
         "columns": list(RECORD_COLUMNS),
         "obligations": _record_rows(result.snapshot),
     }
+    if line_terms:
+        record["lines"] = terms_to_record(line_terms)
+    return record
 
 
 def _record_rows(snapshot: ObligationColumns) -> list[list[str | int]]:
@@ -96,13 +111,13 @@ def _amounts(outstanding: npt.NDArray[Any], currencies: pa.Array) -> list[str]:
 
 
 def replay_cycle(record: Mapping[str, Any]) -> NettingResult:
-    """Re-run the netting of a cycle from its :func:`cycle_record`."""
+    """Re-run the netting of a cycle from its :func:`cycle_record`, with its line terms."""
     rates = RateSet.from_json(record["rates"])
     columns = record["columns"]
     obligations = [
         from_record(dict(zip(columns, row, strict=True))) for row in record["obligations"]
     ]
-    return net(obligations, rates, Policy(record["policy"]))
+    return net(obligations, rates, Policy(record["policy"]), lines=terms_from_record(record))
 
 
 def cycle_entries(
@@ -114,21 +129,25 @@ def cycle_entries(
     predecessors: Sequence[str] = (),
     with_record: bool = True,
     cycle_number: int | None = None,
+    line_terms: Sequence[LineTerms] = (),
 ) -> list[JournalEntry]:
-    """Every entity's entries as a cycle settles: its discharge, then each pay-out as it is
-    released (one entry per payee, to reconcile with the bank line by line). The pay-ins were
-    journaled as they were recorded (:func:`pay_in_entry`).
+    """Every entity's entries as a cycle settles: its discharge, the ``line`` entries of the
+    liquidity lines it moved (:mod:`.line_postings`), then each pay-out as it is released (one
+    entry per payee, to reconcile with the bank line by line). The pay-ins were journaled as
+    they were recorded (:func:`pay_in_entry`).
 
-    The first entry carries the :func:`cycle_record` when ``with_record`` is set; each
-    discharge names the cycles this one superseded (their pay-ins and refunds close with it).
-    Each pay-out carries the reference its transfer quotes (with the cycle's ``cycle_number``;
-    ``<cycle>/<participant>`` without one).
+    The first entry carries the :func:`cycle_record` (with the ``line_terms`` the cycle netted
+    with) when ``with_record`` is set; each discharge names the cycles this one superseded
+    (their pay-ins and refunds close with it). Each pay-out carries the reference its transfer
+    quotes (with the cycle's ``cycle_number``; ``<cycle>/<participant>`` without one).
     """
     entries: list[JournalEntry] = []
-    record = cycle_record(result, cycle_id) if with_record else None
+    record = cycle_record(result, cycle_id, line_terms) if with_record else None
     chain_details = {"predecessors": list(predecessors)} if predecessors else None
     for total in result.jurisdictions:
+        flows = line_flows(result, total.jurisdiction)
         discharge = _discharge_postings(result, total.jurisdiction, total.currency)
+        discharge += discharge_postings(flows, total.currency)
         if not discharge:
             continue
         entries.append(
@@ -141,6 +160,7 @@ def cycle_entries(
                 details=chain_details,
             )
         )
+        entries += [line_entry(flow, total.currency, cycle_id) for flow in flows]
         entries += [
             _money_entry(
                 p.jurisdiction,

@@ -19,7 +19,14 @@ from clearing.domain.ledger.journal import (
     entry_from_document,
     entry_hash,
 )
+from clearing.domain.ledger.line_postings import (
+    LINE_ENTRY,
+    booked_flows,
+    recorded_movement,
+    terms_from_record,
+)
 from clearing.domain.ledger.postings import replay_cycle
+from clearing.domain.netting.lines import LineMovement
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +100,11 @@ def _int_or_none(value: Any) -> int | None:
 
 def cycle_closure_problems(entries: Sequence[ChainedEntry]) -> list[Problem]:
     """For each settled cycle, with the cycles it superseded, per entity: participant movements
-    zero, settlement net zero, and the mirror accounts summing to zero. A cycle still taking
-    pay-ins holds money, so it is checked once it settles (its discharge names the cycles it
-    superseded, whose pay-ins and refunds close with it)."""
+    zero, every line account back at zero, the settlement account taking in what it paid out
+    plus the line flows its ``line`` entries booked, and the mirror accounts summing to minus
+    those flows (zero without lines). A cycle still taking pay-ins holds money, so it is
+    checked once it settles (its discharge names the cycles it superseded, whose pay-ins and
+    refunds close with it)."""
     closes_with: dict[str, str] = {}
     settled: set[str] = set()
     for chained in entries:
@@ -105,24 +114,36 @@ def cycle_closure_problems(entries: Sequence[ChainedEntry]) -> list[Problem]:
             for predecessor in (entry.details or {}).get("predecessors", ()):
                 closes_with[str(predecessor)] = entry.cycle_id
     movements: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
+    line_entries: dict[str, list[ChainedEntry]] = defaultdict(list)
     for chained in entries:
         entry = chained.entry
         if entry.cycle_id is None:
             continue
-        group = movements[closes_with.get(entry.cycle_id, entry.cycle_id)]
+        closing = closes_with.get(entry.cycle_id, entry.cycle_id)
+        group = movements[closing]
         for posting in entry.postings:
             group[(entry.entity, posting.account)] += posting.amount
+        if entry.kind == LINE_ENTRY:
+            line_entries[closing].append(chained)
     problems: list[Problem] = []
     for cycle_id in sorted(settled):
-        problems += closure_problems(movements[cycle_id], cycle_id)
+        flows = booked_flows(chained.entry for chained in line_entries[cycle_id])
+        problems += closure_problems(movements[cycle_id], cycle_id, flows)
     return problems
 
 
-def closure_problems(movement: Mapping[tuple[str, str], int], cycle_id: str) -> list[Problem]:
+def closure_problems(
+    movement: Mapping[tuple[str, str], int],
+    cycle_id: str,
+    line_flows: Mapping[str, int] | None = None,
+) -> list[Problem]:
     """What a settled cycle (with the cycles it superseded) left open, from the sum of its
-    postings per ``(entity, account)``: a participant account that moved, money at the bank
-    (``settlement``, with what it took from ``suspense`` as pay-ins) that did not go out as it
-    came in, or an entity whose mirror accounts do not sum to zero."""
+    postings per ``(entity, account)`` and each entity's ``line_flows`` (what its lines left
+    at its bank, owed across the border; none when not given): a participant or line account
+    that moved, money at the bank (``settlement``, with what it took from ``suspense`` as
+    pay-ins) that did not go out as it came in but for the line flows, or mirror accounts that
+    do not sum to minus those flows."""
+    flows = line_flows or {}
     problems: list[Problem] = []
     mirrors: dict[str, int] = defaultdict(int)
     at_bank: dict[str, int] = defaultdict(int)
@@ -135,21 +156,32 @@ def closure_problems(movement: Mapping[tuple[str, str], int], cycle_id: str) -> 
             problems.append(
                 Problem(f"{entity} {account} moved {amount} minor units", cycle_id=cycle_id)
             )
-    for entity, amount in sorted(at_bank.items()):
-        if amount != 0:
+    for entity in sorted(set(at_bank) | set(flows)):
+        amount, flow = at_bank.get(entity, 0), flows.get(entity, 0)
+        if amount != flow:
+            beyond = f" (its lines' flow: {flow})" if flow else ""
             problems.append(
-                Problem(f"{entity} settlement moved {amount} minor units", cycle_id=cycle_id)
+                Problem(
+                    f"{entity} settlement moved {amount} minor units{beyond}", cycle_id=cycle_id
+                )
             )
-    for entity, amount in sorted(mirrors.items()):
-        if amount != 0:
-            problems.append(Problem(f"{entity} mirror accounts sum to {amount}", cycle_id=cycle_id))
+    for entity in sorted(set(mirrors) | set(flows)):
+        amount, flow = mirrors.get(entity, 0), flows.get(entity, 0)
+        if amount != -flow:
+            owed = f", not minus its lines' flow of {flow}" if flow else ""
+            problems.append(
+                Problem(f"{entity} mirror accounts sum to {amount}{owed}", cycle_id=cycle_id)
+            )
     return problems
 
 
 def cycle_replay_problems(entries: Sequence[ChainedEntry]) -> tuple[int, list[Problem]]:
-    """Re-net every cycle recorded in the journal; return how many and any digest mismatch."""
+    """Re-net every cycle recorded in the journal (with the line terms it netted with); return
+    how many and any digest mismatch, and any ``line`` entry of the cycle whose draw,
+    repayment or balance is not what the re-netting gives."""
     problems: list[Problem] = []
     count = 0
+    booked = _booked_movements(entries)
     for chained in entries:
         record = chained.entry.cycle
         if record is None:
@@ -168,7 +200,86 @@ def cycle_replay_problems(entries: Sequence[ChainedEntry]) -> tuple[int, list[Pr
                     cycle_id=cycle_id,
                 )
             )
+        moved = {m.line_id: m for m in replayed.lines if m.moved}
+        for seq, entity, flow, movement in booked.get(cycle_id, ()):
+            problem = _booking_problem(moved, entity, flow, movement)
+            if problem:
+                problems.append(Problem(problem, seq=seq))
     return count, problems
+
+
+def _booking_problem(
+    replayed: Mapping[str, LineMovement], entity: str, flow: int, booked: LineMovement | None
+) -> str | None:
+    """What is wrong with a ``line`` entry of ``entity`` that posts ``flow`` for ``booked``,
+    against the movements re-netting its cycle gives; ``None`` when nothing is."""
+    if booked is None:
+        return "the line entry names no readable movement"
+    again = replayed.get(booked.line_id)
+    if again is None or _as_booked(again) != _as_booked(booked):
+        return (
+            f"line {booked.line_id} is booked as drawn {booked.drawn}, repaid {booked.repaid}, "
+            f"balance {booked.balance}: not what re-netting the cycle gives"
+        )
+    expected = again.source_flow if entity == again.source else again.target_flow
+    if entity not in (again.source, again.target) or flow != expected:
+        return f"line {booked.line_id} moves {flow} in {entity}'s book; re-netting gives {expected}"
+    return None
+
+
+def _as_booked(movement: LineMovement) -> tuple[str, str, str, str, int, int, int]:
+    """What a ``line`` entry's details name of a movement."""
+    m = movement
+    return (m.line_id, m.source, m.target, m.currency, m.drawn, m.repaid, m.balance)
+
+
+def _booked_movements(
+    entries: Sequence[ChainedEntry],
+) -> dict[str, list[tuple[int, str, int, LineMovement | None]]]:
+    """Per cycle, each ``line`` entry's entity, the flow it posts on the line's account and the
+    movement it names (``None``: unreadable)."""
+    booked: dict[str, list[tuple[int, str, int, LineMovement | None]]] = defaultdict(list)
+    for chained in entries:
+        entry = chained.entry
+        if entry.kind != LINE_ENTRY or entry.cycle_id is None:
+            continue
+        try:
+            movement: LineMovement | None = recorded_movement(entry.details or {})
+        except (KeyError, InvalidInput):
+            movement = None
+        flow = sum(p.amount for p in entry.postings if p.account.startswith("line:"))
+        booked[entry.cycle_id].append((chained.seq, entry.entity, flow, movement))
+    return booked
+
+
+def line_balance_problems(entries: Sequence[ChainedEntry]) -> list[Problem]:
+    """Each line's balance carried from cycle to cycle: a cycle record nets with every line at
+    the balance the last ``line`` entry before it left (zero for a line not moved yet)."""
+    problems: list[Problem] = []
+    balances: dict[str, int] = {}
+    for chained in entries:
+        entry = chained.entry
+        if entry.cycle is not None:
+            try:
+                terms = terms_from_record(entry.cycle)
+            except (KeyError, TypeError, InvalidInput):
+                continue  # the replay reports an unreadable record
+            for term in terms:
+                if term.balance != balances.get(term.line_id, 0):
+                    problems.append(
+                        Problem(
+                            f"line {term.line_id} nets at balance {term.balance}; the journal "
+                            f"left it at {balances.get(term.line_id, 0)}",
+                            cycle_id=entry.cycle_id,
+                        )
+                    )
+        elif entry.kind == LINE_ENTRY:
+            try:
+                movement = recorded_movement(entry.details or {})
+            except (KeyError, InvalidInput):
+                continue  # reported by the replay
+            balances[movement.line_id] = movement.balance
+    return problems
 
 
 def _head_problem(entries: Sequence[ChainedEntry], expected_head: str) -> Problem:
@@ -223,6 +334,7 @@ def verify_journal(
     problems.extend(cycle_closure_problems(entries))
     cycles, replay_problems = cycle_replay_problems(entries)
     problems.extend(replay_problems)
+    problems.extend(line_balance_problems(entries))
     head = entries[-1].hash if entries else GENESIS_HASH
     if expected_head is not None and head != expected_head:
         problems.append(_head_problem(entries, expected_head))
