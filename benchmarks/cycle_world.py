@@ -38,6 +38,8 @@ HS_CODES = ("8471", "8517", "7208", "2709", "8703", "4011", "1201", "0303", "300
 ISSUE_DATE = date(2026, 10, 1)
 
 #: Tables a run fills; emptied (with journal triggers bypassed) before the next run.
+#: The columns of an eligible invoice's row: those of any invoice, and when it became eligible.
+ELIGIBLE_COLUMNS = (*INVOICE_COLUMNS, "first_eligible_at")
 RUN_TABLES = (
     "invoice_events",
     "cycle_steps",
@@ -49,6 +51,8 @@ RUN_TABLES = (
     "bank_entries",
     "journal_postings",
     "journal_entries",
+    "line_movements",
+    "cycle_lines",
     "cycles",
     "invoices",
 )
@@ -98,7 +102,7 @@ def activity(rng: np.random.Generator, count: int, size: int) -> np.ndarray[Any,
 
 
 def invoice_rows(world: World, obligations: int, seed: int) -> list[tuple[Any, ...]]:
-    """A deterministic set of eligible invoices, as rows of :data:`INVOICE_COLUMNS`."""
+    """A deterministic set of eligible invoices, as rows of :data:`ELIGIBLE_COLUMNS`."""
     rng = np.random.default_rng(seed)
     cn, ru = world.participants["CN"], world.participants["RU"]
     cn_owes = rng.random(obligations) < CN_TO_RU_SHARE
@@ -137,6 +141,7 @@ def invoice_rows(world: World, obligations: int, seed: int) -> list[tuple[Any, .
                 priority[hs_code],
                 stamp,
                 stamp,
+                stamp,
             )
         )
     return rows
@@ -151,7 +156,7 @@ def reset_run(world: World, rows: Sequence[tuple[Any, ...]]) -> None:
             cursor.execute(
                 "UPDATE ledger_head SET seq = 0, hash = %s WHERE id = 1", (GENESIS_HASH,)
             )
-            copy_into(cursor, "invoices", INVOICE_COLUMNS, rows)
+            copy_into(cursor, "invoices", ELIGIBLE_COLUMNS, rows)
         connection.commit()
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")

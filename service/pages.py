@@ -19,10 +19,13 @@ from fastapi.templating import Jinja2Templates
 from clearing.domain.access import Principal, Role
 from clearing.domain.cycles import Cycle, check_approver
 from clearing.domain.errors import ClearingError
+from clearing.domain.imbalance import AGE_BUCKETS
 from clearing.domain.money import format_amount
 from clearing.domain.netting import CorridorTotal
-from clearing.use_cases import audit, cycles, keys, settlement
+from clearing.entrypoints import bootstrap
+from clearing.use_cases import audit, cycles, keys, reports, settlement
 from clearing.use_cases.ports import UnitOfWorkFactory
+from service.charts import BAR_WIDTH, LEFT, SERIES, imbalance_charts
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "clearing_key"
@@ -213,6 +216,46 @@ def ledger_page(request: Request, key: KeyCookie = None) -> Response:
         balances=balances,
         entries=entries,
         format_amount=format_amount,
+    )
+
+
+@router.get("/reports/imbalance", response_class=HTMLResponse)
+def imbalance_page(request: Request, key: KeyCookie = None) -> Response:
+    principal = _principal(request, key)
+    if principal is None:
+        return _to_login()
+    try:
+        report = reports.imbalance(_uows(request)(), principal)
+    except ClearingError as error:
+        return _page(request, "error.html", principal, 403, error=error.message)
+    return _page(
+        request,
+        "imbalance.html",
+        principal,
+        report=report,
+        charts=imbalance_charts(report),
+        series=SERIES,
+        series_names=dict(SERIES),
+        bucket_labels=[label for label, _, _ in AGE_BUCKETS],
+        left=LEFT,
+        bar_width=BAR_WIDTH,
+        format_amount=format_amount,
+    )
+
+
+@router.get("/reports/imbalance.csv")
+def imbalance_csv(request: Request, key: KeyCookie = None) -> Response:
+    principal = _principal(request, key)
+    if principal is None:
+        return _to_login()
+    try:
+        report = reports.imbalance(_uows(request)(), principal)
+    except ClearingError as error:
+        return _page(request, "error.html", principal, 403, error=error.message)
+    return Response(
+        bootstrap.imbalance_csv(report),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="imbalance.csv"'},
     )
 
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from clearing.domain.cycles import Cycle, CycleStatus
 from clearing.domain.money import exponent
 from clearing.domain.netting.lines import LineMovement
 from clearing.domain.rates import RateSet
 from clearing.domain.rounding import conversion_factor, value_in_base
+
+if TYPE_CHECKING:
+    from clearing.domain.ageing import CarriedTotal
 
 #: Age buckets in days since an obligation first became eligible: (label, first day, last day).
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -136,32 +140,22 @@ def cycle_imbalance(cycle: Cycle, lines: Sequence[LineMovement]) -> CycleImbalan
     )
 
 
-def age_bucket(days: int) -> int:
-    """The index in :data:`AGE_BUCKETS` of an age in whole days."""
-    for index, (_, _, last) in enumerate(AGE_BUCKETS):
-        if last is None or days <= last:
-            return index
-    raise AssertionError("the last bucket is open-ended")
-
-
 def corridor_ageing(
-    carried: Iterable[CarriedObligation], rates: RateSet | None, as_of: datetime
+    carried: Iterable[CarriedTotal], rates: RateSet | None
 ) -> tuple[tuple[CorridorAgeing, ...], tuple[str, ...]]:
-    """Per corridor, the carried value by age at ``as_of`` and the overdue value, and the
+    """Per corridor, the carried value by age bucket and the overdue value, from the pool's
+    totals by corridor, currency and bucket (each total valued once, at ``rates``), and the
     currencies ``rates`` cannot value (left out)."""
+    index = {label: k for k, (label, _, _) in enumerate(AGE_BUCKETS)}
     sums: dict[tuple[str, str], list[int]] = {}
     unvalued: set[str] = set()
-    today = as_of.date()
-    for item in carried:
-        if rates is None or item.currency not in rates.rates:
-            unvalued.add(item.currency)
+    for total in carried:
+        if rates is None or total.currency not in rates.rates:
+            unvalued.add(total.currency)
             continue
-        value = base_value(item.outstanding, item.currency, rates)
-        row = sums.setdefault((item.source, item.target), [0] * (len(AGE_BUCKETS) + 1))
-        days = max(0, (as_of - item.first_eligible_at).days)
-        row[age_bucket(days)] += value
-        if item.due_date < today:
-            row[-1] += value
+        row = sums.setdefault((total.source, total.target), [0] * (len(AGE_BUCKETS) + 1))
+        row[index[total.bucket]] += base_value(total.outstanding, total.currency, rates)
+        row[-1] += base_value(total.overdue, total.currency, rates)
     ageing = tuple(
         CorridorAgeing(source, target, tuple(row[:-1]), row[-1])
         for (source, target), row in sorted(sums.items())
@@ -172,17 +166,17 @@ def corridor_ageing(
 def imbalance_report(
     cycles: Iterable[Cycle],
     lines: Mapping[str, Sequence[LineMovement]],
-    carried: Iterable[CarriedObligation],
+    carried: Iterable[CarriedTotal],
     as_of: datetime,
 ) -> ImbalanceReport:
     """The report over ``cycles`` (those in :data:`REPORTED_STATES`, in number order), with the
-    lines' movements per cycle id and the obligations still carried."""
+    lines' movements per cycle id and the pool's totals by age at ``as_of``."""
     shown = sorted(
         (c for c in cycles if c.status in REPORTED_STATES and c.summary is not None),
         key=lambda c: c.number,
     )
     newest_rates = next((c.rates for c in reversed(shown) if c.rates is not None), None)
-    ageing, unvalued = corridor_ageing(carried, newest_rates, as_of)
+    ageing, unvalued = corridor_ageing(carried, newest_rates)
     return ImbalanceReport(
         as_of=as_of,
         cycles=tuple(cycle_imbalance(c, lines.get(c.id, ())) for c in shown),

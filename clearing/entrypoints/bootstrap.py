@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from clearing.adapters.files.bank_statements import read_camt, read_statement_csv
+from clearing.adapters.files.imbalance import imbalance_csv, imbalance_document
 from clearing.adapters.files.payments import instructions_csv, pain_001, transfers_csv
 from clearing.adapters.persistence.database import (
     DatabaseUnavailable,
@@ -31,6 +32,8 @@ __all__ = [
     "DatabaseUnavailable",
     "check_payment_format",
     "create_database_if_missing",
+    "imbalance_csv",
+    "imbalance_document",
     "instructions_csv",
     "payment_file",
     "read_camt",

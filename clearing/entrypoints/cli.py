@@ -23,15 +23,20 @@ from rich.progress import (
 
 from clearing.adapters.files import netting as files
 from clearing.adapters.files.journal import read_json_lines
+from clearing.adapters.files.lines import read_lines
 from clearing.adapters.files.obligations_columns import read_obligation_columns
 from clearing.adapters.files.result import result_json
 from clearing.domain import ledger
 from clearing.domain.access import Principal, Role
 from clearing.domain.errors import ClearingError, Conflict, InvalidInput
+from clearing.domain.money import format_amount
 from clearing.domain.netting import NettingResult, net
 from clearing.domain.obligations import Policy
 from clearing.entrypoints.cli_admin import entities_app, keys_app, rules_app
+from clearing.entrypoints.cli_ageing import ageing_app
 from clearing.entrypoints.cli_bank import bank_app
+from clearing.entrypoints.cli_lines import lines_app
+from clearing.entrypoints.cli_report import report_app
 from clearing.entrypoints.cli_support import (
     EXIT_BAD_INPUT,
     EXIT_NOT_NOW,
@@ -59,12 +64,15 @@ db_app = typer.Typer(
     "opens it exits 2 when the URL is bad or the database is not migrated, and 1 when its "
     "server cannot be reached."
 )
+app.add_typer(ageing_app, name="ageing", no_args_is_help=True)
 app.add_typer(audit_app, name="audit", no_args_is_help=True)
 app.add_typer(bank_app, name="bank", no_args_is_help=True)
 app.add_typer(db_app, name="db", no_args_is_help=True)
 app.add_typer(entities_app, name="entities", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", no_args_is_help=True)
+app.add_typer(lines_app, name="lines", no_args_is_help=True)
 app.add_typer(rules_app, name="rules", no_args_is_help=True)
+app.add_typer(report_app, name="report", no_args_is_help=True)
 
 
 @app.command("net")
@@ -76,25 +84,37 @@ def net_command(
         Path, typer.Option("--rates", help="RATES.json: base, jurisdictions and FX rates.")
     ],
     policy: Annotated[
-        Policy, typer.Option(help="How matched value is allocated within a corridor.")
+        Policy,
+        typer.Option(
+            help="How matched value is allocated: fifo or pro_rata within each corridor, "
+            "or setoff so that participants move the least money."
+        ),
     ] = Policy.FIFO,
     output: Annotated[
         Path | None,
         typer.Option(help="Write RESULT.json here and print a summary; default: JSON on stdout."),
     ] = None,
+    lines: Annotated[
+        Path | None,
+        typer.Option(
+            "--lines",
+            help="LINES.json: liquidity lines that may fund what does not match, or be repaid.",
+        ),
+    ] = None,
 ) -> None:
     """Net a file of obligations with fixed rates, without any database."""
     try:
         rate_set = files.read_rates(rates)
+        line_terms = () if lines is None else read_lines(lines, rate_set)
         snapshot = read_obligation_columns(obligations, rate_set)
         try:
-            result = net(snapshot, rate_set, policy)
+            result = net(snapshot, rate_set, policy, line_terms)
         except InvalidInput:
             # What the core refuses (a duplicate id, say) the row reader names by line and field.
             files.read_obligations(obligations, rate_set)
             raise
         # The document is built as it is written, so writing it is inside the guard too.
-        document = result_json(result)
+        document = result_json(result, with_lines=lines is not None)
         if output is None:
             write_overlapped(sys.stdout.buffer, document)
             sys.stdout.flush()
@@ -147,6 +167,14 @@ def _write_atomically(path: Path, content: str | Iterable[bytes | memoryview]) -
 def print_summary(result: NettingResult, console: Console) -> None:
     """A readable summary of a netting run: corridors, domestic totals, metrics, digest."""
     print_figures(console, result.figures, result.base, title="Corridors")
+    for m in result.lines:
+        console.print(
+            f"line {m.line_id} {m.source}->{m.target}: drawn "
+            f"{format_amount(m.drawn, m.currency)}, repaid {format_amount(m.repaid, m.currency)}, "
+            f"balance {format_amount(m.balance, m.currency)} {m.currency}",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
         f"{len(result.positions):,} participants paying or paid; digest {result.digest}",
         highlight=False,

@@ -1,9 +1,13 @@
-"""``clearing demo``: a whole pilot month on the embedded database, through the real use cases.
+"""``clearing demo``: a pilot of three months on the embedded database, through the real use
+cases.
 
-Two mirrored entities (CN settling in CNY, RU in RUB), two dozen traders, a month of invoices
-skewed like real border trade (Chinese imports from Russia far exceed exports to it), a few
-disputed confirmations and one invoice rejected for a blocked HS code; then one cycle from
-cut-off to settlement, and the audit trail verified.
+Two mirrored entities (CN settling in CNY, RU in RUB) and two dozen traders. October's invoices
+are skewed like real border trade (Chinese imports from Russia far exceed exports to it), with a
+few disputed confirmations and one invoice rejected for a blocked HS code: its cycle settles
+what flows back and carries the rest. The entities then open a liquidity line, which lifts
+November's settled share; what two cycles have carried is flagged stale and released to
+conventional settlement; December's trade reverses and repays the line. The imbalance report
+over the three cycles and the verified audit trail close the story.
 """
 
 from __future__ import annotations
@@ -22,9 +26,20 @@ from clearing.domain.cycles import Cycle
 from clearing.domain.errors import ClearingError
 from clearing.domain.invoices import InvoiceDraft
 from clearing.domain.money import format_amount
-from clearing.entrypoints.terminal import print_figures
-from clearing.use_cases import audit, cycles, invoices, keys, participants, settlement
+from clearing.entrypoints.terminal import print_figures, print_imbalance
+from clearing.use_cases import (
+    ageing,
+    audit,
+    cycles,
+    invoices,
+    keys,
+    lines,
+    participants,
+    reports,
+    settlement,
+)
 from clearing.use_cases.ports import UnitOfWorkFactory
+from clearing.use_cases.validation import MAX_PAGE
 
 RATES: dict[str, Any] = {
     "base": "CNY",
@@ -86,26 +101,126 @@ class Trader:
     name: str
 
 
+@dataclass(frozen=True)
+class Month:
+    """A month of trade: how many invoices each side exports, and what the Chinese side's
+    exports are worth (a factor on their price ranges, for the month the flow reverses)."""
+
+    name: str
+    first_day: date
+    russian_exports: int
+    chinese_exports: int
+    chinese_price_factor: int = 1
+
+
+#: October and November skewed as border trade is (Russian exports to China far ahead); in
+#: December Chinese machinery and cars reverse the flow.
+MONTHS = (
+    Month("October 2026", date(2026, 10, 1), russian_exports=140, chinese_exports=110),
+    Month("November 2026", date(2026, 11, 1), russian_exports=140, chinese_exports=110),
+    Month(
+        "December 2026",
+        date(2026, 12, 1),
+        russian_exports=40,
+        chinese_exports=220,
+        chinese_price_factor=4,
+    ),
+)
+#: The CN entity's line with the RU entity, funding Chinese imports beyond what flows back.
+LINE_LIMIT = "20000000.00"
+STALE_AFTER_CYCLES = 2
+
+
+@dataclass(frozen=True)
+class Pilot:
+    operators: dict[str, Principal]
+    auditor: Principal
+    chinese: list[Trader]
+    russian: list[Trader]
+
+
 def run(uows: UnitOfWorkFactory, console: Console, seed: int = 2026) -> Cycle:
-    """Create the pilot, run one cycle end to end and print the report. Returns the cycle."""
+    """The pilot's story over three months; returns the last cycle.
+
+    A skewed month settles what flows back and carries the rest; a liquidity line confirmed by
+    both entities lifts the next month's settled share; obligations carried two cycles are
+    flagged stale and released to conventional settlement; a reversing month repays the line;
+    the imbalance report and the audit close the story."""
     rng = random.Random(seed)
+    pilot = _set_up(uows, rng)
+    ageing.add_ageing_rule(
+        uows(),
+        "cycles_carried",
+        STALE_AFTER_CYCLES,
+        f"carried {STALE_AFTER_CYCLES} cycles",
+    )
+    cycle = _month(uows, console, rng, pilot, MONTHS[0])
+    line = lines.propose_line(uows(), pilot.operators["CN"], "CN", "RU", "CNY", LINE_LIMIT).line
+    lines.confirm_line(uows(), pilot.operators["RU"], line.id)
+    console.print(
+        f"Line {line.id}: CN owes RU up to {format_amount(line.limit, 'CNY')} CNY, proposed by "
+        "the CN operator and confirmed by the RU operator.",
+        highlight=False,
+    )
+    cycle = _month(uows, console, rng, pilot, MONTHS[1])
+    _release_stale(uows, console, pilot)
+    cycle = _month(uows, console, rng, pilot, MONTHS[2])
+    print_imbalance(console, reports.imbalance(uows(), pilot.auditor))
+    report(uows, console, cycle, pilot.operators)
+    return cycle
+
+
+def _set_up(uows: UnitOfWorkFactory, rng: random.Random) -> Pilot:
     for code, currency, name in (
         ("CN", "CNY", "China clearing entity"),
         ("RU", "RUB", "Russia clearing entity"),
     ):
         participants.add_entity(uows(), code, currency, name)
     admin = _principal(uows, Role.ADMIN)
-    operators = {code: _principal(uows, Role.OPERATOR, entity=code) for code in ("CN", "RU")}
-    chinese = [_trader(uows, admin, "CN", name, rng) for name in CN_TRADERS]
-    russian = [_trader(uows, admin, "RU", name, rng) for name in RU_TRADERS]
-
-    counts = _submit_month(uows, rng, chinese, russian)
-    console.print(
-        f"Submitted {counts['submitted']} invoices: {counts['eligible']} confirmed, "
-        f"{counts['disputed']} disputed, {counts['rejected']} rejected by compliance.",
-        highlight=False,
+    return Pilot(
+        operators={code: _principal(uows, Role.OPERATOR, entity=code) for code in ("CN", "RU")},
+        auditor=_principal(uows, Role.AUDITOR),
+        chinese=[_trader(uows, admin, "CN", name, rng) for name in CN_TRADERS],
+        russian=[_trader(uows, admin, "RU", name, rng) for name in RU_TRADERS],
     )
 
+
+def _month(
+    uows: UnitOfWorkFactory, console: Console, rng: random.Random, pilot: Pilot, month: Month
+) -> Cycle:
+    counts = _submit_month(uows, rng, pilot, month)
+    console.print(
+        f"[bold]{month.name}[/]: {counts['submitted']} invoices submitted, "
+        f"{counts['eligible']} confirmed, {counts['disputed']} disputed, "
+        f"{counts['rejected']} rejected by compliance.",
+        highlight=False,
+    )
+    cycle = _settle_cycle(uows, pilot.operators)
+    assert cycle.summary is not None
+    assert cycle.rates is not None
+    metrics = cycle.summary.metrics
+    moved = ", ".join(
+        f"line {m.line_id} drew {format_amount(m.drawn, m.currency)} {m.currency}"
+        if m.drawn
+        else f"line {m.line_id} repaid {format_amount(m.repaid, m.currency)} {m.currency}"
+        for m in cycle.lines
+        if m.moved
+    )
+    console.print(
+        f"  cycle {cycle.number} {cycle.status.value}: settled "
+        f"{format_amount(metrics.settled_value, cycle.rates.base)} of "
+        f"{format_amount(metrics.submitted_value, cycle.rates.base)} {cycle.rates.base} "
+        f"submitted ({_percent(metrics.netting_efficiency)})" + (f"; {moved}" if moved else ""),
+        highlight=False,
+    )
+    return cycle
+
+
+def _percent(ratio: str) -> str:
+    return f"{Decimal(ratio) * 100:.1f} %"
+
+
+def _settle_cycle(uows: UnitOfWorkFactory, operators: dict[str, Principal]) -> Cycle:
     cycle = cycles.open_cycle(uows(), operators["CN"], "fifo")
     cycles.set_rates(uows(), operators["CN"], cycle.id, dict(RATES))
     cycle = cycles.close_cycle(uows(), operators["CN"], cycle.id)
@@ -124,11 +239,36 @@ def run(uows: UnitOfWorkFactory, console: Console, seed: int = 2026) -> Cycle:
                 p.participant_id,
                 p.currency,
                 format_amount(view.due - view.received, p.currency),
-                f"DEMO-{p.participant_id}",
+                f"DEMO-{cycle.number}-{p.participant_id}",
             )
-    cycle = cycles.get_cycle(uows(), operators["CN"], cycle.id)
-    report(uows, console, cycle, operators)
-    return cycle
+    return cycles.get_cycle(uows(), operators["CN"], cycle.id)
+
+
+def _release_stale(uows: UnitOfWorkFactory, console: Console, pilot: Pilot) -> None:
+    """The CN operator works the stale queue: every eligible obligation the ageing rules flag
+    goes to conventional settlement, a page of the queue at a time."""
+    operator = pilot.operators["CN"]
+    reason = "stale: settle it conventionally"
+    released = 0
+    while True:
+        queue = invoices.list_invoices(
+            uows(), operator, status="eligible", stale=True, limit=MAX_PAGE
+        )
+        outcomes = (
+            invoices.release_invoices(uows(), operator, [i.id for i in queue], reason)
+            if queue
+            else []
+        )
+        done = sum(1 for outcome in outcomes if not isinstance(outcome, ClearingError))
+        released += done
+        if not done:
+            break
+    rules = "; ".join(rule.description or rule.name for rule in ageing.list_ageing_rules(uows()))
+    console.print(
+        f"Stale queue: {released} obligations released to conventional settlement "
+        f"(stale by the ageing rules: {rules}).",
+        highlight=False,
+    )
 
 
 def _principal(
@@ -154,23 +294,33 @@ def _trader(
 
 
 def _submit_month(
-    uows: UnitOfWorkFactory, rng: random.Random, chinese: list[Trader], russian: list[Trader]
+    uows: UnitOfWorkFactory, rng: random.Random, pilot: Pilot, month: Month
 ) -> dict[str, int]:
-    """October 2026: Russian exports to China outweigh Chinese exports about 3.5 to 1."""
+    """A month's invoices, each submitted by its exporter and confirmed by its importer."""
     counts = {"submitted": 0, "eligible": 0, "disputed": 0, "rejected": 0}
-    plans = [(russian, chinese, RUSSIAN_EXPORTS, 140), (chinese, russian, CHINESE_EXPORTS, 110)]
+    plans = [
+        (pilot.russian, pilot.chinese, RUSSIAN_EXPORTS, month.russian_exports, 1),
+        (
+            pilot.chinese,
+            pilot.russian,
+            CHINESE_EXPORTS,
+            month.chinese_exports,
+            month.chinese_price_factor,
+        ),
+    ]
+    stamp = month.first_day.strftime("%y%m")
     number = 0
-    for exporters, importers, goods, count in plans:
+    for exporters, importers, goods, count, factor in plans:
         for _ in range(count):
             number += 1
             exporter, importer = rng.choice(exporters), rng.choice(importers)
             hs_code, description, (low, high) = rng.choice(goods)
             currency = rng.choices(["CNY", "RUB", "USD"], weights=[70, 20, 10])[0]
-            value_cny = Decimal(rng.randrange(low * 100, high * 100)) / 100
+            value_cny = Decimal(rng.randrange(low * 100 * factor, high * 100 * factor)) / 100
             amount = (value_cny / Decimal(RATES["rates"][currency])).quantize(Decimal("0.01"))
-            issued = date(2026, 10, 1) + timedelta(days=rng.randrange(31))
+            issued = month.first_day + timedelta(days=rng.randrange(28))
             draft = InvoiceDraft(
-                invoice_number=f"{exporter.principal.participant_id}-2610-{number:04d}",
+                invoice_number=f"{exporter.principal.participant_id}-{stamp}-{number:04d}",
                 importer_id=importer.principal.participant_id or "",
                 currency=currency,
                 amount=str(amount),
@@ -180,18 +330,19 @@ def _submit_month(
                 description=description,
             )
             _submit_and_confirm(uows, rng, exporter, importer, draft, counts)
-    # One shipment of sporting rifles: compliance rejects it at once (HS chapter 93).
-    rifles = InvoiceDraft(
-        invoice_number="BLOCKED-2610-0001",
-        importer_id=chinese[0].principal.participant_id or "",
-        currency="CNY",
-        amount="250000.00",
-        issue_date=date(2026, 10, 15),
-        due_date=date(2026, 11, 30),
-        hs_code="930320",
-        description="sporting rifles",
-    )
-    _submit_and_confirm(uows, rng, russian[0], chinese[0], rifles, counts)
+    if month is MONTHS[0]:
+        # One shipment of sporting rifles: compliance rejects it at once (HS chapter 93).
+        rifles = InvoiceDraft(
+            invoice_number="BLOCKED-2610-0001",
+            importer_id=pilot.chinese[0].principal.participant_id or "",
+            currency="CNY",
+            amount="250000.00",
+            issue_date=date(2026, 10, 15),
+            due_date=date(2026, 11, 30),
+            hs_code="930320",
+            description="sporting rifles",
+        )
+        _submit_and_confirm(uows, rng, pilot.russian[0], pilot.chinese[0], rifles, counts)
     return counts
 
 
@@ -259,7 +410,8 @@ def report(
     if verdict.ok:
         console.print(
             f"[green]Audit verified[/]: {verdict.entries} journal entries, "
-            f"{verdict.cycles} cycle re-netted to digest {cycle.digest}",
+            f"{verdict.cycles} cycle{'s' if verdict.cycles != 1 else ''} re-netted, the last to "
+            f"digest {cycle.digest}",
             highlight=False,
         )
     else:

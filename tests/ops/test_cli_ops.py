@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -17,19 +18,29 @@ from tests.pilot import Pilot, settle
 runner = CliRunner()
 
 
-def test_the_demo_runs_a_whole_pilot_cycle_on_an_embedded_sqlite_file(
+def test_the_demo_tells_the_pilot_story_over_three_cycles_on_an_embedded_sqlite_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(app, ["demo"], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     assert (tmp_path / "clearing-demo.db").exists()
-    assert "rejected by compliance" in result.output
-    assert "disputed" in result.output
-    assert "Cycle 1 (settled)" in result.output
-    assert "Audit verified" in result.output
-    assert "CN → RU" in result.output
+    output = result.output
+    assert "rejected by compliance" in output
+    assert "disputed" in output
+    # A line confirmed by the other entity lifts November's settled share...
+    assert "confirmed by the RU operator" in output
+    assert re.search(r"cycle 2 settled: .* drew 20000000\.00 CNY", output)
+    # ... what two cycles carried is released from the stale queue ...
+    assert re.search(r"Stale queue: [1-9][0-9]* obligations released .* carried 2 cycles", output)
+    # ... and December's reversed flow repays the line before anything is carried.
+    assert re.search(r"cycle 3 settled: .* repaid 20000000\.00 CNY", output)
+    assert "Imbalance over cycles" in output
+    assert "Still carried, by age in days" in output
+    assert "Cycle 3 (settled)" in output
+    assert "Audit verified" in output
+    assert "3 cycles re-netted" in output
 
 
 def test_audit_verify_checks_the_database_and_an_exported_file(

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, Route, expect, sync_playwright
 from clearing.use_cases import cycles
 from service.app import create_app
 from tests.ops.live_server import app_in_thread
-from tests.pilot import Pilot
+from tests.pilot import Pilot, settle
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 CHROMIUM_FLAGS = [
@@ -74,6 +74,39 @@ def test_an_operator_signs_in_approves_a_proposed_cycle_and_sees_it_approved(
         cycles.get_cycle(pilot.uows(), pilot.principals["auditor"], cycle.id).status.value
         == "approved"
     )
+
+
+def test_the_imbalance_page_charts_each_corridor_over_cycles_with_axes_values_and_a_legend(
+    pilot: Pilot, server: str, page: Page
+) -> None:
+    settled = settle(pilot)
+    assert settled.summary is not None
+
+    page.goto(f"{server}/ui/login")
+    page.fill("#key", pilot.keys["op-RU"])
+    page.click("button[type=submit]")
+    page.get_by_role("link", name="Imbalance").click()
+    charts = page.get_by_test_id("corridor-chart")
+    expect(charts).to_have_count(len(settled.summary.corridors))
+    first = charts.first
+    # Four bars per cycle (submitted, settled, carried, line), an axis of five round ticks, a
+    # legend naming the four series, and every value on hover.
+    expect(first.locator("rect[data-series]")).to_have_count(4)
+    expect(first.locator("text.axis")).to_have_count(5 + 1)
+    expect(first.locator(".legend")).to_contain_text("carried forward")
+    expect(first.locator(".legend")).to_contain_text("line drawn + repaid")
+    expect(first.locator("rect[data-series=submitted] title")).to_contain_text(
+        f"cycle {settled.number}: submitted"
+    )
+    expect(page.get_by_test_id("imbalance-table").locator("tbody tr")).to_have_count(
+        len(settled.summary.corridors)
+    )
+    expect(page.get_by_test_id("ageing-table")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_test_id("imbalance-csv").click()
+    rows = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("cycle_id,cycle_number,from,to,submitted")
+    assert len(rows) == 1 + len(settled.summary.corridors)
 
 
 def test_a_wrong_key_is_refused_at_sign_in(pilot: Pilot, server: str, page: Page) -> None:

@@ -12,13 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clearing.adapters.files.imbalance import imbalance_csv, imbalance_document
+from clearing.domain.ageing import CarriedTotal, carried_totals
 from clearing.domain.cycles import Cycle, CycleStatus
-from clearing.domain.imbalance import (
-    CarriedObligation,
-    age_bucket,
-    corridor_ageing,
-    imbalance_report,
-)
+from clearing.domain.imbalance import corridor_ageing, imbalance_report
 from clearing.domain.netting import CorridorTotal, Figures, JurisdictionTotal, Metrics
 from clearing.domain.netting.lines import LineMovement
 from clearing.domain.obligations import Policy
@@ -51,9 +47,12 @@ def _cycle(number: int, status: CycleStatus, corridors: list[tuple[str, str, int
     )
 
 
-def _carried(currency: str, amount: int, age_days: int, overdue: bool) -> CarriedObligation:
+def _carried(currency: str, amount: int, age_days: int, overdue: bool) -> CarriedTotal:
+    """One obligation still carried, as the pool's totals give it."""
     due = NOW.date() - timedelta(days=1) if overdue else NOW.date() + timedelta(days=10)
-    return CarriedObligation("CN", "RU", currency, amount, NOW - timedelta(days=age_days), due)
+    row = ("CN", "RU", currency, amount, NOW - timedelta(days=age_days), due)
+    (total,) = carried_totals([row], NOW)
+    return total
 
 
 def test_a_cycle_carries_what_a_corridor_submitted_and_did_not_settle() -> None:
@@ -96,7 +95,8 @@ def test_a_line_draw_and_repayment_are_shown_in_base_on_the_corridor_the_line_fu
 
 
 def test_ages_fall_into_the_buckets_of_thirty_days() -> None:
-    assert [age_bucket(d) for d in (0, 30, 31, 60, 61, 90, 91, 4000)] == [0, 0, 1, 1, 2, 2, 3, 3]
+    buckets = [_carried("CNY", 1, d, overdue=False).bucket for d in (0, 30, 31, 60, 61, 90, 91)]
+    assert buckets == ["0-30", "0-30", "31-60", "31-60", "61-90", "61-90", "90+"]
 
 
 def test_the_ageing_values_each_carried_obligation_at_the_newest_rates_and_counts_the_overdue() -> (
@@ -109,7 +109,6 @@ def test_the_ageing_values_each_carried_obligation_at_the_newest_rates_and_count
             _carried("USD", 7, 200, overdue=True),
         ],
         RATES,
-        NOW,
     )
     (row,) = ageing
     assert row.bucket_map() == {"0-30": 1_000, "31-60": 800, "61-90": 0, "90+": 0}
@@ -122,7 +121,7 @@ def test_the_buckets_partition_the_carried_value_and_the_overdue_is_part_of_it(
     items: list[tuple[int, int, bool]],
 ) -> None:
     ageing, _ = corridor_ageing(
-        [_carried("CNY", amount, age, overdue) for amount, age, overdue in items], RATES, NOW
+        [_carried("CNY", amount, age, overdue) for amount, age, overdue in items], RATES
     )
     total = sum(amount for amount, _, _ in items)
     assert sum(sum(row.buckets) for row in ageing) == total
