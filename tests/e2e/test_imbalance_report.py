@@ -195,3 +195,26 @@ def test_a_set_off_cycle_settles_what_fifo_would_and_reports_the_money_it_saved(
     assert dec(metrics["money_moved"]) == Decimal("500.00")
     assert dec(metrics["setoff_saved"]) == Decimal("500.00")
     assert pilot.verify()["ok"] is True
+
+
+def test_the_cycle_page_shows_what_its_line_drew_and_the_money_participants_move(
+    pilot: World,
+) -> None:
+    (c0, c1), (r0, r1) = pilot.traders["CN"][:2], pilot.traders["RU"][:2]
+    line_id = active_line(pilot, "500.00")
+    pilot.invoice(r0, c0, "1000.00")
+    pilot.invoice(c1, r1, "300.00")
+    first = settle(pilot)
+    signed_in = pilot.client.post(
+        "/ui/login", data={"key": pilot.operators["RU"]}, follow_redirects=False
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    page = pilot.client.get(f"/ui/cycles/{first['id']}")
+    assert page.status_code == 200, page.text
+    assert 'data-testid="cycle-lines"' in page.text
+    assert f"<td>{line_id}</td><td>CN → RU</td>" in page.text
+    assert '<td class="num">500.00</td>' in page.text
+    assert "Money participants move (net pay-ins)" in page.text
+    report_page = pilot.client.get("/ui/reports/imbalance")
+    assert report_page.status_code == 200, report_page.text
+    assert report_page.text.count('data-testid="corridor-chart"') == 2
