@@ -94,6 +94,12 @@ class Principal:
         """Whether the principal may see a liquidity line between two entities, its balance
         and every draw and repayment (DESIGN §4b): the operators of either entity and the
         auditors."""
+        return self.sees_corridor(source, target)
+
+    def sees_corridor(self, source: str, target: str) -> bool:
+        """Whether the principal may see more of a corridor than its totals (what it still
+        carries, by age): the operators of the entities at its two ends and the auditors
+        (DESIGN §7)."""
         return self.sees_entity_books(source) or self.sees_entity_books(target)
 
     def sees_parties(self, *parties: tuple[str, str]) -> bool:

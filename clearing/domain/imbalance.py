@@ -39,7 +39,8 @@ REPORTED_STATES = frozenset(
 @dataclass(frozen=True, slots=True)
 class CorridorFigures:
     """One corridor in one cycle (base minor units). Line use is shown on the corridor the line
-    funds (``from -> to``), both what it drew and what it repaid."""
+    funds (``from -> to``), both what it drew and what it repaid: the base value the netting
+    moved on the line, which is what the settled value rose by."""
 
     source: str
     target: str
@@ -127,8 +128,8 @@ def cycle_imbalance(cycle: Cycle, lines: Sequence[LineMovement]) -> CycleImbalan
             corridor.target,
             corridor.submitted,
             corridor.settled,
-            corridor.line_drawn + base_value(line.drawn, line.currency, rates),
-            corridor.line_repaid + base_value(line.repaid, line.currency, rates),
+            corridor.line_drawn + line.drawn_value,
+            corridor.line_repaid + line.repaid_value,
         )
     return CycleImbalance(
         cycle.id,

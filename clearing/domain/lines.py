@@ -58,9 +58,9 @@ class Line:
     """A liquidity line: ``limit`` and ``balance`` in minor units of ``currency``.
 
     ``proposer`` is the entity whose operator proposed the line (the other one confirms it).
-    ``balance`` may stand above ``limit`` only when a limit was lowered while a proposed cycle
-    drew on the line (the cycle nets with the terms frozen at its cut-off); such a line lends
-    nothing more until it is repaid below its limit (:meth:`terms`).
+    A new limit is never below the balance, nor below the balance the cycle under way will
+    leave (it nets with the terms frozen at its cut-off); should a balance ever stand above
+    the limit, the line lends nothing more until it is repaid below it (:meth:`terms`).
     """
 
     id: str
@@ -201,9 +201,12 @@ def check_unique(line: Line, existing: Iterable[Line]) -> None:
             )
 
 
-def confirm(line: Line, entity: str, by: str, at: datetime) -> tuple[Line, LineEvent]:
+def confirm(
+    line: Line, entity: str, by: str, at: datetime, balance_due: int | None = None
+) -> tuple[Line, LineEvent]:
     """An operator of ``entity`` confirms what waits for it: the pending line, or its pending
-    limit. The entity that proposed it cannot; a limit below the balance is never confirmed."""
+    limit. The entity that proposed it cannot; a limit below the balance, or below the balance
+    ``balance_due`` a proposed cycle will leave, is never confirmed."""
     awaiting = line.awaiting
     if awaiting is None:
         raise Conflict(f"line {line.id} has nothing waiting to be confirmed", field="status")
@@ -217,13 +220,13 @@ def confirm(line: Line, entity: str, by: str, at: datetime) -> tuple[Line, LineE
         return confirmed, LineEvent(line.id, LineAction.CONFIRMED, line.limit, entity, by, at)
     change = line.pending_change
     assert change is not None
-    _check_not_below_balance(line, change.limit)
+    _check_not_below_balance(line, change.limit, balance_due)
     changed = replace(line, limit=change.limit, pending_change=None)
     return changed, LineEvent(line.id, LineAction.LIMIT_CONFIRMED, change.limit, entity, by, at)
 
 
 def propose_limit(
-    line: Line, entity: str, text: str, by: str, at: datetime
+    line: Line, entity: str, text: str, by: str, at: datetime, balance_due: int | None = None
 ) -> tuple[Line, LineEvent]:
     """An operator of ``entity`` (a party to the active line) proposes a new limit (a decimal
     string in major units); it replaces any change still waiting, and becomes the limit when
@@ -242,17 +245,24 @@ def propose_limit(
             "already",
             field="limit",
         )
-    _check_not_below_balance(line, limit)
+    _check_not_below_balance(line, limit, balance_due)
     change = LimitChange(limit, entity, by, at)
     changed = replace(line, pending_change=change)
     return changed, LineEvent(line.id, LineAction.LIMIT_PROPOSED, limit, entity, by, at)
 
 
-def _check_not_below_balance(line: Line, limit: int) -> None:
+def _check_not_below_balance(line: Line, limit: int, balance_due: int | None) -> None:
     if limit < line.balance:
         raise Conflict(
             f"a limit of {format_amount(limit, line.currency)} {line.currency} is below line "
             f"{line.id}'s balance of {format_amount(line.balance, line.currency)}",
+            field="limit",
+        )
+    if balance_due is not None and limit < balance_due:
+        raise Conflict(
+            f"a limit of {format_amount(limit, line.currency)} {line.currency} is below the "
+            f"balance of {format_amount(balance_due, line.currency)} the cycle under way leaves "
+            f"on line {line.id}: change it once that cycle has settled or been rejected",
             field="limit",
         )
 

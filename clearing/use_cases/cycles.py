@@ -295,7 +295,7 @@ def visible_cycle(uow: UnitOfWork, principal: Principal, cycle_id: str) -> Cycle
         own = principal.scope.participant_id
         if cycle is None or (own is not None and uow.cycles.position(cycle.id, own) is None):
             raise NotFound(f"no cycle {cycle_id}")
-        return lines.with_lines(uow, cycle)
+        return lines.with_lines(uow, cycle, principal)
 
 
 def list_cycles(
@@ -306,4 +306,4 @@ def list_cycles(
         found = uow.cycles.recent(
             check_cursor(before, "cursor", MAX_CYCLE_NUMBER), check_limit(limit)
         )
-        return lines.cycles_with_lines(uow, found)
+        return lines.cycles_with_lines(uow, found, principal)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from clearing.domain.access import Principal, Role
-from clearing.domain.cycles import Cycle
+from clearing.domain.cycles import Cycle, CycleStatus
 from clearing.domain.errors import NotFound
 from clearing.domain.lines import (
     Line,
@@ -83,7 +83,9 @@ def confirm_line(uow: UnitOfWork, principal: Principal, line_id: str) -> LineVie
     assert principal.entity is not None
     with uow:
         line = _visible_line(uow, principal, line_id, for_update=True)
-        changed, event = confirm(line, principal.entity, principal.id, datetime.now(UTC))
+        changed, event = confirm(
+            line, principal.entity, principal.id, datetime.now(UTC), _balance_due(uow, line.id)
+        )
         uow.lines.save(changed)
         uow.lines.add_event(event)
         uow.commit()
@@ -98,7 +100,12 @@ def change_limit(uow: UnitOfWork, principal: Principal, line_id: str, limit: str
     with uow:
         line = _visible_line(uow, principal, line_id, for_update=True)
         changed, event = propose_limit(
-            line, principal.entity, limit, principal.id, datetime.now(UTC)
+            line,
+            principal.entity,
+            limit,
+            principal.id,
+            datetime.now(UTC),
+            _balance_due(uow, line.id),
         )
         uow.lines.save(changed)
         uow.lines.add_event(event)
@@ -122,6 +129,16 @@ def list_lines(
     with uow:
         found = uow.lines.list(principal.scope.entity, after, limit)
         return [_view(uow, line) for line in found if principal.sees_line(*line.parties)]
+
+
+def _balance_due(uow: UnitOfWork, line_id: str) -> int | None:
+    """The balance the cycle under way (proposed, not yet settled) leaves on the line, if it
+    nets with it: a new limit must not fall below it."""
+    cycle = uow.cycles.active()
+    if cycle is None or cycle.status is CycleStatus.OPEN:
+        return None
+    movements = uow.lines.movements_of_cycles([cycle.id]).get(cycle.id, [])
+    return next((m.balance for m in movements if m.line_id == line_id), None)
 
 
 def _visible_line(
@@ -176,11 +193,21 @@ def apply_cycle_movements(
     uow.lines.add_movements(applied)
 
 
-def with_lines(uow: UnitOfWork, cycle: Cycle) -> Cycle:
-    """The cycle with what its netting does to its lines (stored beside its result)."""
-    return replace(cycle, lines=tuple(uow.lines.movements_of_cycles([cycle.id]).get(cycle.id, ())))
+def with_lines(uow: UnitOfWork, cycle: Cycle, viewer: Principal | None = None) -> Cycle:
+    """The cycle with what its netting does to its lines (stored beside its result); for a
+    ``viewer``, only the lines it may see."""
+    return cycles_with_lines(uow, [cycle], viewer)[0]
 
 
-def cycles_with_lines(uow: UnitOfWork, cycles: Sequence[Cycle]) -> list[Cycle]:
+def cycles_with_lines(
+    uow: UnitOfWork, cycles: Sequence[Cycle], viewer: Principal | None = None
+) -> list[Cycle]:
     found = uow.lines.movements_of_cycles([c.id for c in cycles])
-    return [replace(c, lines=tuple(found.get(c.id, ()))) for c in cycles]
+    return [replace(c, lines=visible_movements(found.get(c.id, ()), viewer)) for c in cycles]
+
+
+def visible_movements(
+    movements: Sequence[LineMovement], viewer: Principal | None
+) -> tuple[LineMovement, ...]:
+    """The movements of the lines ``viewer`` may see (all without a viewer)."""
+    return tuple(m for m in movements if viewer is None or viewer.sees_line(m.source, m.target))

@@ -9,6 +9,7 @@ from clearing.domain.access import Principal, Role
 from clearing.domain.cycles import Cycle
 from clearing.domain.errors import InvalidInput
 from clearing.domain.imbalance import ImbalanceReport, imbalance_report
+from clearing.use_cases import lines
 from clearing.use_cases.ports import UnitOfWork
 from clearing.use_cases.validation import MAX_CYCLE_NUMBER
 
@@ -23,14 +24,23 @@ def imbalance(
     as_of: datetime | None = None,
 ) -> ImbalanceReport:
     """The report over the cycles numbered ``from_cycle`` to ``to_cycle`` (both included; all
-    when not given), with the age of what is carried at ``as_of`` (now by default)."""
+    when not given), with the age of what is carried at ``as_of`` (now by default). Every
+    cycle's corridor totals are shown, as the cycle shows them; its lines, and the age of what
+    a corridor carries, only to whom may see them (an operator: those touching its entity)."""
     principal.require(Role.OPERATOR, Role.AUDITOR)
     first, last = _check_range(from_cycle, to_cycle)
     with uow:
         chosen = _cycles_between(uow, first, last)
-        movements = uow.lines.movements_of_cycles([c.id for c in chosen])
+        movements = {
+            cycle_id: lines.visible_movements(found, principal)
+            for cycle_id, found in uow.lines.movements_of_cycles([c.id for c in chosen]).items()
+        }
         moment = as_of or datetime.now(UTC)
-        carried = uow.invoices.carried_by_age(moment)
+        carried = [
+            total
+            for total in uow.invoices.carried_by_age(moment)
+            if principal.sees_corridor(total.source, total.target)
+        ]
         return imbalance_report(chosen, movements, carried, moment)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
@@ -27,6 +28,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    netted = op.get_bind().scalar(sa.text("SELECT count(*) FROM cycles WHERE policy = 'setoff'"))
+    if netted:
+        raise RuntimeError(
+            f"{netted} cycles were netted with the setoff policy; the earlier schema cannot "
+            "hold them, so the downgrade stops here"
+        )
     with op.batch_alter_table("cycles") as batch:
         batch.drop_constraint(op.f("ck_cycles_policy_known"), type_="check")
         batch.create_check_constraint(

@@ -218,3 +218,24 @@ def test_the_cycle_page_shows_what_its_line_drew_and_the_money_participants_move
     report_page = pilot.client.get("/ui/reports/imbalance")
     assert report_page.status_code == 200, report_page.text
     assert report_page.text.count('data-testid="corridor-chart"') == 2
+
+
+def test_an_operator_of_a_third_entity_sees_the_totals_but_not_the_line_nor_the_ageing(
+    trio: World,
+) -> None:
+    (c0, c1), (r0, r1) = trio.traders["CN"][:2], trio.traders["RU"][:2]
+    line_id = active_line(trio, "500.00")
+    trio.invoice(r0, c0, "1000.00")
+    trio.invoice(c1, r1, "300.00")
+    cycle = settle(trio)
+    assert [line["id"] for line in trio.cycle(cycle["id"])["lines"]] == [line_id]
+
+    outsider = trio.op("KZ")
+    seen = trio.client.get(f"/v1/cycles/{cycle['id']}", headers=outsider)
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["lines"] == []
+    assert seen.json()["corridors"] == trio.cycle(cycle["id"])["corridors"]
+    body = report(trio, outsider)
+    assert [c["lines"] for c in body["cycles"]] == [[]]
+    assert body["ageing"] == []
+    assert report(trio, trio.op("RU"))["ageing"] != []

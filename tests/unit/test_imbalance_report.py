@@ -83,13 +83,15 @@ def test_superseded_rejected_and_open_cycles_are_left_out_and_the_rest_come_in_n
 
 
 def test_a_line_draw_and_repayment_are_shown_in_base_on_the_corridor_the_line_funds() -> None:
-    draw = LineMovement("L1", "RU", "CN", "RUB", drawn=10_000, repaid=0, balance=10_000)
+    # 100.00 RUB drawn, which the netting valued at 8.00 CNY.
+    draw = LineMovement(
+        "L1", "RU", "CN", "RUB", drawn=10_000, repaid=0, balance=10_000, drawn_value=800
+    )
     report = imbalance_report(
         [_cycle(1, CycleStatus.SETTLED, [("CN", "RU", 100, 100)])], {"cy1": [draw]}, [], NOW
     )
     (cycle,) = report.cycles
     funded = next(c for c in cycle.corridors if (c.source, c.target) == ("RU", "CN"))
-    # 100.00 RUB at 0.08 is 8.00 CNY.
     assert (funded.submitted, funded.line_drawn, funded.line_repaid) == (0, 800, 0)
     assert cycle.lines == (draw,)
 

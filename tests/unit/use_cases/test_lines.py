@@ -242,9 +242,12 @@ def test_a_rejected_or_superseded_cycle_moves_no_balance_and_its_successor_nets_
 
     proposed = world.approve_all(world.propose())
     assert [m.drawn for m in proposed.lines] == [500_00]
-    # The limit is lowered below what the proposal draws: the proposal keeps its terms.
-    lines.change_limit(world.uows(), world.op("RU"), line_id, "50.00")
-    lines.confirm_line(world.uows(), world.op("CN"), line_id)
+    # A limit below what the proposal draws is refused while the cycle is under way, whether
+    # proposed then or before and confirmed then.
+    with pytest.raises(Conflict) as refused:
+        lines.change_limit(world.uows(), world.op("RU"), line_id, "50.00")
+    assert refused.value.field == "limit"
+    assert "the cycle under way" in refused.value.message
     assert "cn0" in world.due(proposed)
     successor = settlement.declare_default(
         world.uows(), world.op("CN"), proposed.id, world.id("cn0"), "no money"
@@ -258,8 +261,8 @@ def test_a_rejected_or_superseded_cycle_moves_no_balance_and_its_successor_nets_
     assert settled.status is CycleStatus.SETTLED
     view = line(world, line_id)
     assert [(m.cycle_id, m.drawn) for m in view.movements] == [(successor.id, 500_00)]
-    # The balance stands above the lowered limit, and the next cut-off lends nothing more.
-    assert (view.line.limit, view.line.balance) == (50_00, 500_00)
+    # The line is drawn to its limit, and the next cut-off lends nothing more.
+    assert (view.line.limit, view.line.balance) == (500_00, 500_00)
     nothing_more = world.propose()
     assert [(m.drawn, m.repaid) for m in nothing_more.lines] == [(0, 0)]
     assert audit.verify(world.uows(), world.auditor).ok
@@ -281,3 +284,20 @@ def test_a_settlement_refuses_a_line_whose_balance_moved_since_the_cut_off(
     assert cycles.get_cycle(world.uows(), world.auditor, proposed.id).status is not (
         CycleStatus.SETTLED
     )
+
+
+def test_a_lower_limit_proposed_before_a_cut_off_cannot_be_confirmed_below_what_the_cycle_draws(
+    world: World,
+) -> None:
+    line_id = active_line(world, "500.00")
+    lines.change_limit(world.uows(), world.op("RU"), line_id, "50.00")
+    cn_importers_owe_more(world)
+    drawing = world.propose()  # the lower limit is not in force: it draws 500.00
+    assert [m.balance for m in drawing.lines] == [500_00]
+    with pytest.raises(Conflict) as refused:
+        lines.confirm_line(world.uows(), world.op("CN"), line_id)
+    assert refused.value.field == "limit"
+    assert line(world, line_id).line.limit == 500_00
+    cycles.reject_cycle(world.uows(), world.op("RU"), drawing.id, "lower the limit first")
+    confirmed = lines.confirm_line(world.uows(), world.op("CN"), line_id)
+    assert confirmed.line.limit == 50_00
