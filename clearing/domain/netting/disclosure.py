@@ -88,8 +88,9 @@ def disclosure(result: NettingResult, cycle_id: str, entity: str) -> dict[str, A
             if p.jurisdiction == entity
         ],
         "leaves": leaves,
-        # What the root hashes of the lines: every entity sees every line that moved, as the
-        # cycle shows it to the operators of both its ends.
+        # The root hashes the lines that moved (DESIGN §4 step 7), so an entity checking it
+        # needs what they drew and repaid, even between two others: that much, and nothing
+        # else of those lines (their limits and history stay with their two entities).
         "lines": [
             [m.line_id, m.source, m.target, m.currency, m.drawn, m.repaid, m.balance]
             for m in result.lines
