@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from clearing.domain.access import Principal, Role
 from clearing.domain.cycles import Cycle, check_approver
 from clearing.domain.errors import ClearingError
-from clearing.domain.imbalance import AGE_BUCKETS
+from clearing.domain.imbalance import AGE_BUCKETS, ImbalanceReport
 from clearing.domain.money import format_amount
 from clearing.domain.netting import CorridorTotal
 from clearing.entrypoints import bootstrap
@@ -221,13 +221,10 @@ def ledger_page(request: Request, key: KeyCookie = None) -> Response:
 
 @router.get("/reports/imbalance", response_class=HTMLResponse)
 def imbalance_page(request: Request, key: KeyCookie = None) -> Response:
-    principal = _principal(request, key)
-    if principal is None:
-        return _to_login()
-    try:
-        report = reports.imbalance(_uows(request)(), principal)
-    except ClearingError as error:
-        return _page(request, "error.html", principal, 403, error=error.message)
+    found = _imbalance_report(request, key)
+    if isinstance(found, Response):
+        return found
+    principal, report = found
     return _page(
         request,
         "imbalance.html",
@@ -245,18 +242,27 @@ def imbalance_page(request: Request, key: KeyCookie = None) -> Response:
 
 @router.get("/reports/imbalance.csv")
 def imbalance_csv(request: Request, key: KeyCookie = None) -> Response:
+    found = _imbalance_report(request, key)
+    if isinstance(found, Response):
+        return found
+    return Response(
+        bootstrap.imbalance_csv(found[1]),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="imbalance.csv"'},
+    )
+
+
+def _imbalance_report(
+    request: Request, key: str | None
+) -> tuple[Principal, ImbalanceReport] | Response:
+    """The signed-in caller and the report it may see, or the page to answer instead."""
     principal = _principal(request, key)
     if principal is None:
         return _to_login()
     try:
-        report = reports.imbalance(_uows(request)(), principal)
+        return principal, reports.imbalance(_uows(request)(), principal)
     except ClearingError as error:
         return _page(request, "error.html", principal, 403, error=error.message)
-    return Response(
-        bootstrap.imbalance_csv(report),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="imbalance.csv"'},
-    )
 
 
 def _imbalance_chart(corridors: list[CorridorTotal], base: str) -> dict[str, Any]:
