@@ -20,10 +20,20 @@ The rules:
   half up.
 * **Liquidity lines** (DESIGN §4b). A line's room to draw (limit - balance) and to repay (its
   balance), in minor units of its currency, is valued in base *rounded down*
-  (:func:`line_room_in_base`); the base value the circulation draws or repays becomes an amount
-  of the line's currency *rounded up* (:func:`line_amount`). Together they never take a balance
-  above its limit or below zero (a rounded-down value converts back to at most the room it came
-  from), and a line that carries any value moves at least one minor unit.
+  (:func:`line_room_in_base`). The base value the circulation draws or repays becomes an amount
+  of the line's currency at the line's **home end**: its source if the line is in the source's
+  currency (so a line whose two ends share its currency is homed at its source), else its
+  target. The lines homed at one jurisdiction are rounded **together**
+  (:func:`line_group_amounts`), jurisdictions taken in code order: the exact total at that end
+  of those lines and of the lines in its currency already rounded at another home (a shared
+  currency line's target end), rounded half up (an exact half towards +∞), less the latter's
+  amounts, is split by largest remainder over the exact amounts, ties going to the lower line
+  id. Each amount is the floor or the ceiling of its exact conversion and never zero for a line
+  that carries value, the total moving as little as that needs. So at each home end those lines
+  move within one minor unit of their exact total unless several of them each carry less than
+  one unit; no balance goes above its limit or below zero (a rounded-down room converts back to
+  at most the room it came from, so even the ceiling, :func:`line_amount`, fits); and a line
+  that carries any value moves at least one minor unit.
 * **A jurisdiction's net line flow** (what its pay-ins exceed its pay-outs by, in its own
   currency) is the sum over the lines that touch it of each line's flow at that end. At an end
   whose currency is the line's, that flow is exactly the line's drawn minus repaid amount (with
@@ -234,6 +244,28 @@ def line_amount(value: int, factor: Fraction) -> int:
 
     When ``value <= line_room_in_base(room, factor)`` the result is at most ``room``."""
     return -(-value * factor.denominator // factor.numerator)
+
+
+def line_group_amounts(total: int, numerators: Sequence[int], denominator: int) -> list[int]:
+    """The signed amounts of the lines homed at one end, from their exact signed quotas
+    ``numerators[i] / denominator`` (none zero; ordered by line id): each the floor or the
+    ceiling of its quota and never zero, summing to ``total`` where those bounds allow, else
+    as near it as they allow. Units above the floors go to the largest remainders, ties to the
+    lower index."""
+    lows = [numerator // denominator for numerator in numerators]
+    remainders = [numerator % denominator for numerator in numerators]
+    # Floor or ceiling, but a quota between -1 and 1 keeps the one that is not zero.
+    for index, numerator in enumerate(numerators):
+        if lows[index] == 0 and numerator > 0:
+            lows[index], remainders[index] = 1, 0
+        elif lows[index] == -1 and remainders[index]:
+            remainders[index] = 0
+    open_parts = [index for index, remainder in enumerate(remainders) if remainder]
+    leftover = min(max(total - sum(lows), 0), len(open_parts))
+    ranked = sorted(open_parts, key=lambda index: (-remainders[index], index))
+    for index in ranked[:leftover]:
+        lows[index] += 1
+    return lows
 
 
 def split_signed(total: int, numerators: Sequence[int], denominator: int) -> list[int]:

@@ -160,7 +160,7 @@ def test_repaying_a_line_owed_the_other_way_comes_before_drawing_on_another() ->
     assert result.metrics.carried_value == 0
 
 
-def test_a_line_in_the_other_entitys_currency_is_drawn_rounded_up_and_never_beyond_its_limit() -> (
+def test_a_line_in_the_other_entitys_currency_is_drawn_to_the_unit_and_never_beyond_its_limit() -> (
     None
 ):
     month = [
@@ -213,10 +213,10 @@ def test_a_line_funds_what_a_loop_of_three_jurisdictions_leaves_unmatched() -> N
     assert corridor(lined, "KZ", "CN") == (120_00, 120_00, 0)
     assert corridor(lined, "CN", "RU") == (100_00, 80_00, 20_00)
     assert lined.metrics.settled_value == 280_00
-    # 40.00 CNY is 2,816.9014... KZT: the line owes 2,816.91.
+    # 40.00 CNY is 2,816.9014... KZT: the line owes 2,816.90 (half up, as its end's total).
     (moved,) = lined.lines
-    assert (moved.drawn_value, moved.drawn) == (40_00, 2_816_91)
-    assert moved.source_flow == 2_816_91
+    assert (moved.drawn_value, moved.drawn) == (40_00, 2_816_90)
+    assert moved.source_flow == 2_816_90
     assert moved.target_flow == -40_00
 
 
@@ -250,6 +250,53 @@ def test_when_several_lines_in_one_currency_round_up_together_that_currencys_leg
     }
     assert legs["bh-1"] == (45, 6)
     assert all(legs[f"at-{n}"][0] == 1 for n in range(3))
+
+
+def test_two_tenge_lines_at_kazakhstan_round_together_so_its_exporter_is_paid_the_exact_value() -> (
+    None
+):
+    # Base RUB: a euro is worth 50 roubles, a tenge 0.09. Austrian importers owe 10,000,000.00 EUR
+    # to Kazakh exporters (500,000,000.00 RUB, exactly 5,555,555,555.555... KZT). One tenge line
+    # owed to Austria is repaid in full; another, towards Kazakhstan, funds the rest.
+    rates = RateSet(
+        "RUB",
+        {"AT": "EUR", "KZ": "KZT"},
+        {"RUB": Decimal(1), "EUR": Decimal(50), "KZT": Decimal("0.09")},
+    )
+    trade = [owes("at-1", "AT:at-importer", "KZ:kz-exporter", 10_000_000_00, "EUR")]
+    lines = [
+        line("L0", "KZ", "AT", 14_451_485_12, 14_451_485_12, "KZT"),
+        line("L1", "AT", "KZ", 10**13, 0, "KZT"),
+    ]
+    result = net(trade, rates, Policy.FIFO, lines)
+    repaid, drawn = result.lines
+    assert (repaid.repaid_value, drawn.drawn_value) == (130_063_366, 49_869_936_634)
+    # Exactly 1,445,148,511.11 and 554,110,407,044.44 tiyn: rounded one at a time (up) the two
+    # moved 555,555,555,557 tiyn for 555,555,555,555.56; rounded together, 555,555,555,556.
+    assert (repaid.repaid, drawn.drawn) == (1_445_148_511, 554_110_407_045)
+    assert result.jurisdictions[1].line_flow == -555_555_555_556
+    (settled,) = result.settlements()
+    assert (settled.debtor_leg, settled.creditor_leg) == (10_000_000_00, 555_555_555_556)
+    assert totals(result) == {"AT": (10_000_000_00, 0), "KZ": (0, 555_555_555_556)}
+
+
+def test_two_dinar_lines_fund_a_two_fils_invoice_and_the_bahraini_importer_pays_two_fils() -> None:
+    # Base RUB: a Bahraini fils is worth 0.1985 RUB, so the 0.002 BHD invoice is valued 0.40 RUB,
+    # 2.015 fils exactly. The two dinar lines draw 19 and 21 kopecks: 0.957 and 1.058 fils.
+    rates = RateSet(
+        "RUB",
+        {"AT": "EUR", "BH": "BHD"},
+        {"RUB": Decimal(1), "EUR": Decimal(100), "BHD": Decimal("198.5")},
+    )
+    trade = [owes("bh-1", "BH:bh-importer", "AT:at-exporter", 2, "BHD")]
+    lines = [line("L0", "BH", "AT", 1, 0, "BHD"), line("L1", "BH", "AT", 2, 0, "BHD")]
+    result = net(trade, rates, Policy.FIFO, lines)
+    assert [(m.drawn_value, m.drawn, m.balance) for m in result.lines] == [(19, 1, 1), (21, 1, 1)]
+    # Rounded up one at a time the lines moved 1 + 2 fils, and the importer paid 3 for 2.
+    (settled,) = result.settlements()
+    assert settled.debtor_leg == 2
+    assert totals(result)["BH"] == (2, 0)
+    assert result.jurisdictions[1].line_flow == 2
 
 
 def test_lines_that_cannot_move_leave_the_result_and_the_digest_as_without_them() -> None:

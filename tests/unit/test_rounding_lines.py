@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from clearing.domain.rounding import (
     largest_remainder_parts,
     line_amount,
+    line_group_amounts,
     line_room_in_base,
     paired_totals,
     round_half_up,
@@ -36,6 +37,38 @@ def test_an_amount_drawn_within_a_rooms_value_never_exceeds_the_room(
     assert amount == math.ceil(value / factor)
     assert 0 <= amount <= room
     assert (amount > 0) == (value > 0)
+
+
+@given(
+    numerators=st.lists(
+        st.integers(-(10**9), 10**9).filter(lambda n: n != 0), min_size=1, max_size=6
+    ),
+    denominator=st.integers(1, 10**4),
+    offset=st.integers(-3, 3),
+)
+def test_lines_rounded_together_take_floors_or_ceilings_never_zero_and_reach_the_total(
+    numerators: list[int], denominator: int, offset: int
+) -> None:
+    exact_total = Fraction(sum(numerators), denominator)
+    total = round_half_up(sum(numerators), denominator) + offset
+    parts = line_group_amounts(total, numerators, denominator)
+    quotas = [Fraction(n, denominator) for n in numerators]
+    for part, quota in zip(parts, quotas, strict=True):
+        assert math.floor(quota) <= part <= math.ceil(quota)
+        assert part != 0
+    lowest = sum(max(math.floor(q), 1) if q > 0 else math.floor(q) for q in quotas)
+    highest = sum(math.ceil(q) if q > 0 else min(math.ceil(q), -1) for q in quotas)
+    assert sum(parts) == min(max(total, lowest), highest)
+    if offset == 0 and all(abs(q) >= 1 for q in quotas):
+        assert abs(sum(parts) - exact_total) <= Fraction(1, 2)
+
+
+def test_lines_rounded_together_break_ties_towards_the_lower_index() -> None:
+    # Two lines of 1.5 units share three: the lower index takes the unit left over. A line of
+    # 0.5 units still moves one, so the other of 1.5 moves one too.
+    assert line_group_amounts(3, [3, 3], 2) == [2, 1]
+    assert line_group_amounts(2, [3, 1], 2) == [1, 1]
+    assert line_group_amounts(-3, [-3, -3], 2) == [-1, -2]
 
 
 @given(

@@ -30,7 +30,7 @@ from clearing.domain.netting.circulation import LineArc
 from clearing.domain.rates import RateSet
 from clearing.domain.rounding import (
     conversion_factor,
-    line_amount,
+    line_group_amounts,
     line_room_in_base,
     round_half_up,
     split_signed,
@@ -73,7 +73,8 @@ class LineMovement:
     and of its target, in minor units of each one's currency (see the module's documentation):
     ``drawn - repaid`` and its negation where that currency is the line's. ``drawn_value`` and
     ``repaid_value`` are what the circulation drew and repaid, in base minor units (the amounts
-    are these rounded up into the line's currency)."""
+    are these in the line's currency, each rounded down or up, never to zero, so that the lines
+    at one end round together: the rounding module's rule)."""
 
     line_id: str
     source: str
@@ -144,11 +145,9 @@ class LineBook:
 
     def movements(self, drawn: Sequence[int], repaid: Sequence[int]) -> tuple[LineMovement, ...]:
         """What the lines did, from the base values each drew and repaid: amounts in their
-        currency rounded up, and every end's flow (see the module's documentation)."""
-        amounts = [
-            (line_amount(x, self._factors[t.currency]), line_amount(y, self._factors[t.currency]))
-            for t, x, y in zip(self.terms, drawn, repaid, strict=True)
-        ]
+        currency rounded together per home end (:meth:`_amounts`), and every end's flow (see the
+        module's documentation)."""
+        amounts = self._amounts(drawn, repaid)
         # Signed base value each end moves: + at the source when drawing.
         ends: dict[str, list[tuple[int, bool, int]]] = {}
         for k, (t, x, y) in enumerate(zip(self.terms, drawn, repaid, strict=True)):
@@ -173,6 +172,48 @@ class LineBook:
             )
             for k, (t, (draw, repay)) in enumerate(zip(self.terms, amounts, strict=True))
         )
+
+    def _amounts(self, drawn: Sequence[int], repaid: Sequence[int]) -> list[tuple[int, int]]:
+        """Each line's drawn and repaid amount in its currency: the lines homed at a jurisdiction
+        (at its source if the line is in the source's currency, else at its target) rounded
+        together with the lines of that currency already rounded that end there, jurisdictions
+        in code order (the rounding module's rule, :func:`line_group_amounts`)."""
+        jurisdictions = self.rates.jurisdictions
+        # Signed amount at the source end: + when drawing; None until rounded.
+        signed: list[int | None] = [
+            None if x - y else 0 for x, y in zip(drawn, repaid, strict=True)
+        ]
+        for code in self.codes:
+            currency = jurisdictions[code]
+            factor = self._factors[currency]
+            homed: list[int] = []
+            numerators: list[int] = []
+            exact_total = 0
+            rounded_total = 0
+            for k, t in enumerate(self.terms):
+                if t.currency != currency or code not in (t.source, t.target):
+                    continue
+                sign = 1 if code == t.source else -1
+                numerator = sign * (drawn[k] - repaid[k]) * factor.denominator
+                amount = signed[k]
+                is_home = code == (t.source if jurisdictions[t.source] == currency else t.target)
+                if is_home and amount is None:
+                    homed.append(k)
+                    numerators.append(numerator)
+                    exact_total += numerator
+                elif amount is not None and numerator:
+                    exact_total += numerator
+                    rounded_total += sign * amount
+            if not homed:
+                continue
+            total = round_half_up(exact_total, factor.numerator) - rounded_total
+            parts = line_group_amounts(total, numerators, factor.numerator)
+            for k, part in zip(homed, parts, strict=True):
+                signed[k] = part if code == self.terms[k].source else -part
+        return [
+            (max(amount, 0), max(-amount, 0))
+            for amount in (0 if value is None else value for value in signed)
+        ]
 
     def _end_flows(
         self,
