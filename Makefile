@@ -15,7 +15,7 @@ install: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 
-## The main job on the embedded default: a whole pilot cycle on a fresh SQLite file.
+## The main job on the embedded default: a three-month pilot on a fresh SQLite file.
 demo: install
 	$(BIN)/clearing demo
 

@@ -346,8 +346,9 @@ def demo(
         typer.Option(help="Database URL; default: a fresh SQLite file ./clearing-demo.db."),
     ] = None,
 ) -> None:
-    """A whole pilot month, end to end, on the embedded database: invoices from two dozen
-    traders, one netting cycle approved by both entities, paid in, settled and audited."""
+    """A three-month pilot, end to end, on the embedded database: a skewed month carried, a
+    liquidity line lifting the next, stale obligations released, a reversing month repaying
+    the line; then the imbalance report and the audit."""
     from clearing.entrypoints import demo as pilot
     from clearing.entrypoints.bootstrap import unit_of_work_factory, upgrade_database
 
