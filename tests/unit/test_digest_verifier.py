@@ -22,6 +22,7 @@ from clearing.adapters.files.netting import result_document
 from clearing.domain.money import format_amount
 from clearing.domain.netting import net
 from clearing.domain.obligations import RECORD_COLUMNS
+from tests.unit.budget import costly
 from tests.unit.line_strategies import LinedInstance, lined_instances
 from tests.unit.strategies import Instance, instances
 
@@ -295,6 +296,7 @@ def test_the_engine_and_the_verifier_agree_on_every_generated_instance(
     assert verifier.digest(obligations, output) == result.digest
 
 
+@costly()
 @given(lined=lined_instances())
 def test_the_engine_and_the_verifier_agree_on_every_generated_instance_with_lines(
     tmp_path_factory: pytest.TempPathFactory, lined: LinedInstance

@@ -11,6 +11,7 @@ from hypothesis import given
 
 from clearing.domain.netting import net
 from clearing.domain.netting.disclosure import disclosed_digest, disclosure
+from tests.unit.budget import costly
 from tests.unit.line_strategies import LinedInstance, lined_instances
 from tests.unit.strategies import Instance, instances
 
@@ -26,6 +27,7 @@ def test_every_entity_recomputes_the_approved_digest_from_its_disclosure_alone(
         assert disclosed_digest(record) == result.digest
 
 
+@costly()
 @given(lined_instances(min_obligations=1))
 def test_every_entity_recomputes_the_digest_of_a_run_whose_lines_moved_from_its_disclosure(
     lined: LinedInstance,

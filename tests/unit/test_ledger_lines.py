@@ -32,6 +32,7 @@ from clearing.domain.netting import NettingResult, net
 from clearing.domain.netting.lines import LineTerms
 from clearing.domain.obligations import Obligation, Policy
 from clearing.domain.rates import RateSet
+from tests.unit.budget import costly
 from tests.unit.strategies import instances
 
 SETTLED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -87,6 +88,7 @@ def lined_results(draw: st.DrawFn) -> tuple[NettingResult, tuple[LineTerms, ...]
     return result, tuple(terms)
 
 
+@costly()
 @given(lined_results())
 def test_a_cycle_with_lines_closes_every_account_but_what_the_lines_carry_across_the_border(
     lined: tuple[NettingResult, tuple[LineTerms, ...]],
@@ -131,6 +133,7 @@ def test_a_cycle_with_lines_closes_every_account_but_what_the_lines_carry_across
     )
 
 
+@costly()
 @given(lined_results())
 def test_the_cycle_record_carries_the_line_terms_and_replays_to_the_same_result(
     lined: tuple[NettingResult, tuple[LineTerms, ...]],

@@ -22,6 +22,7 @@ from clearing.domain.netting import NettingResult, net
 from clearing.domain.netting.circulation import LineArc, circulation_with_lines
 from clearing.domain.obligations import Policy
 from clearing.domain.rates import RateSet
+from tests.unit.budget import costly
 from tests.unit.line_strategies import (
     MODERATE_LIMIT_SCALES,
     LinedInstance,
@@ -76,6 +77,7 @@ def base_flow_per_jurisdiction(result: NettingResult) -> dict[str, int]:
 # --- optimal: the linear program with the line arcs ---------------------------------------------
 
 
+@costly()
 @given(lined_instances(scales=MODERATE_SCALES, limit_scales=MODERATE_LIMIT_SCALES))
 def test_the_settled_value_is_the_lp_optimum_with_line_arcs_drawing_least_and_repaying_most(
     lined: LinedInstance,
@@ -115,6 +117,7 @@ def small_graphs_with_lines(
     return capacities, lines
 
 
+@costly()
 @given(small_graphs_with_lines())
 def test_the_staged_circulation_is_the_lexicographic_optimum_of_the_lp(
     graph: tuple[dict[tuple[int, int], int], list[LineArc]],
@@ -158,6 +161,7 @@ def test_the_staged_circulation_is_the_lexicographic_optimum_of_the_lp(
 # --- bounds -------------------------------------------------------------------------------------
 
 
+@costly()
 @given(lined_instances())
 def test_every_balance_stays_within_its_limit_and_moves_by_what_was_drawn_or_repaid(
     lined: LinedInstance,
@@ -180,6 +184,7 @@ def test_every_balance_stays_within_its_limit_and_moves_by_what_was_drawn_or_rep
         assert m.moved == (m.drawn_value > 0 or m.repaid_value > 0)
 
 
+@costly()
 @given(lined_instances())
 def test_the_lines_in_an_ends_currency_move_within_one_unit_of_their_exact_total(
     lined: LinedInstance,
@@ -218,6 +223,7 @@ def several_below_one_unit(result: NettingResult) -> bool:
 # --- the closed loop with lines -----------------------------------------------------------------
 
 
+@costly()
 @given(lined_instances())
 def test_each_jurisdiction_pays_in_exactly_its_pay_outs_plus_its_net_line_flow(
     lined: LinedInstance,
@@ -252,6 +258,7 @@ def test_each_jurisdiction_pays_in_exactly_its_pay_outs_plus_its_net_line_flow(
         assert base_flow[code] == base_line_flow[code]
 
 
+@costly()
 @given(st.one_of(lined_instances(one_per_jurisdiction=True), lined_instances()))
 def test_every_leg_is_within_one_unit_of_its_exact_value_with_one_or_several_lines_an_end(
     lined: LinedInstance,
@@ -281,6 +288,7 @@ def test_every_leg_is_within_one_unit_of_its_exact_value_with_one_or_several_lin
 # --- nothing changes without movement -----------------------------------------------------------
 
 
+@costly()
 @given(instances(), st.data())
 def test_lines_that_cannot_lend_or_be_repaid_change_neither_result_nor_digest(
     instance: Instance, data: st.DataObject
@@ -294,6 +302,7 @@ def test_lines_that_cannot_lend_or_be_repaid_change_neither_result_nor_digest(
     assert all(not m.moved for m in result.lines)
 
 
+@costly()
 @given(lined_instances())
 def test_a_run_whose_lines_moved_nothing_is_the_run_without_lines(lined: LinedInstance) -> None:
     result = run(lined)
@@ -320,6 +329,7 @@ def between_two(instance: Instance) -> Instance:
     return replace(instance, rates=two, obligations=kept)
 
 
+@costly()
 @given(instances(), st.data())
 def test_between_two_jurisdictions_lines_only_add_to_what_the_circulation_settles(
     instance: Instance, data: st.DataObject
@@ -348,6 +358,7 @@ def test_between_two_jurisdictions_lines_only_add_to_what_the_circulation_settle
 # --- determinism --------------------------------------------------------------------------------
 
 
+@costly()
 @given(lined_instances(), st.randoms(use_true_random=False))
 def test_shuffling_obligations_and_lines_changes_neither_result_nor_digest(
     lined: LinedInstance, random: Random
@@ -362,6 +373,7 @@ def test_shuffling_obligations_and_lines_changes_neither_result_nor_digest(
     assert again.lines == result.lines
 
 
+@costly()
 @given(lined_instances())
 def test_the_64_bit_path_and_the_exact_integers_agree_with_lines(lined: LinedInstance) -> None:
     fast = run(lined)

@@ -10,6 +10,7 @@ from hypothesis import given
 from clearing.adapters.files import result as result_writer
 from clearing.adapters.files.netting import result_document
 from clearing.domain.netting import net
+from tests.unit.budget import costly
 from tests.unit.line_strategies import LinedInstance, lined_instances
 from tests.unit.strategies import Instance, instances
 from tests.unit.test_netting_examples import RATES, owes
@@ -36,6 +37,7 @@ def test_ids_that_json_must_escape_are_escaped_in_the_columnar_writer() -> None:
     assert {o["obligation_id"] for o in written["obligations"]} == {'q"1\\\n\u00e9', "plain"}
 
 
+@costly()
 @given(lined_instances())
 def test_both_writers_write_the_lines_when_asked_and_only_then(lined: LinedInstance) -> None:
     instance = lined.instance

@@ -23,6 +23,7 @@ from clearing.domain.netting.lines import LineTerms
 from clearing.domain.obligations import Obligation, Policy
 from tests.unit import test_digest_verifier as verifier_properties
 from tests.unit import test_netting_properties as core_properties
+from tests.unit.budget import costly
 from tests.unit.oracles import exact_value, fifo_key
 from tests.unit.strategies import MODERATE_SCALES, Instance, instances
 
@@ -138,6 +139,7 @@ def values_of(instance: Instance) -> list[int]:
 # --- optimal ----------------------------------------------------------------------------------
 
 
+@costly()
 @given(instances(policy=Policy.SETOFF))
 def test_setoff_settles_what_fifo_settles_and_moves_the_least_money_networkx_finds(
     instance: Instance,
@@ -153,6 +155,7 @@ def test_setoff_settles_what_fifo_settles_and_moves_the_least_money_networkx_fin
     assert setoff.money_moved(result) <= setoff.money_moved(pro_rata)
 
 
+@costly()
 @given(instances(scales=MODERATE_SCALES, policy=Policy.SETOFF))
 def test_on_moderate_amounts_the_linear_program_finds_the_same_value_and_least_pay_ins(
     instance: Instance,
@@ -194,6 +197,7 @@ def assert_fifo_within_pairs(
         assert len(partly) <= 1, pair
 
 
+@costly()
 @given(instances(policy=Policy.SETOFF))
 def test_within_a_pair_setoff_fills_in_fifo_order_with_at_most_one_obligation_in_part(
     instance: Instance,
@@ -226,6 +230,7 @@ def inner(property_test: Callable[..., None]) -> Callable[..., None]:
 @pytest.mark.parametrize(
     "invariant", INVARIANTS, ids=lambda test: test.__name__.removeprefix("test_")
 )
+@costly()
 @given(instance=instances(policy=Policy.SETOFF))
 def test_under_setoff_every_invariant_of_the_netting_core_still_holds(
     invariant: Callable[..., None], instance: Instance
@@ -233,6 +238,7 @@ def test_under_setoff_every_invariant_of_the_netting_core_still_holds(
     inner(invariant)(instance)
 
 
+@costly()
 @given(instances(policy=Policy.SETOFF), st.randoms(use_true_random=False))
 def test_under_setoff_shuffling_the_snapshot_changes_neither_the_result_nor_the_digest(
     instance: Instance, random: Random
@@ -242,6 +248,7 @@ def test_under_setoff_shuffling_the_snapshot_changes_neither_the_result_nor_the_
     )
 
 
+@costly()
 @given(instance=instances(policy=Policy.SETOFF))
 def test_under_setoff_the_stand_alone_verifier_agrees_with_the_digest(
     tmp_path_factory: pytest.TempPathFactory, instance: Instance
@@ -296,6 +303,7 @@ def allocation_inputs(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+@costly()
 @given(allocation_inputs(), st.booleans())
 def test_with_line_flows_setoff_settles_the_most_the_supplies_allow_and_moves_the_least(
     given_inputs: dict[str, Any], wide: bool
@@ -335,6 +343,7 @@ def test_with_line_flows_setoff_settles_the_most_the_supplies_allow_and_moves_th
     assert corridor_flows == dict(by_corridor)
 
 
+@costly()
 @given(instances(policy=Policy.SETOFF), st.data())
 def test_with_a_liquidity_line_setoff_settles_what_fifo_settles_and_moves_the_least(
     instance: Instance, data: st.DataObject
