@@ -10,6 +10,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from clearing.adapters.persistence.database import make_engine, upgrade
+from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import ADMIN_URL
 
 
@@ -38,3 +40,23 @@ def empty_url(request: pytest.FixtureRequest) -> str:
     fixture = "empty_postgres_url" if request.param == "postgresql" else "empty_sqlite_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture
+def sqlite_uows(tmp_path: Path) -> Iterator[SqlUnitOfWorkFactory]:
+    """Units of work on a fresh SQLite file built by the migrations."""
+    url = f"sqlite:///{tmp_path / 'clearing.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        yield SqlUnitOfWorkFactory(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def sql_uows(request: pytest.FixtureRequest) -> SqlUnitOfWorkFactory:
+    """Units of work on the throwaway PostgreSQL database, then on a SQLite file."""
+    fixture = "uows" if request.param == "postgresql" else "sqlite_uows"
+    found: SqlUnitOfWorkFactory = request.getfixturevalue(fixture)
+    return found

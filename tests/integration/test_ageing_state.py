@@ -6,14 +6,11 @@ agree."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from clearing.adapters.persistence.database import make_engine, upgrade
 from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from clearing.domain.access import Scope
 from clearing.domain.ageing import StaleTest
@@ -67,24 +64,6 @@ def walk(uows: UnitOfWorkFactory) -> list[tuple[str, dict[str, Any]]]:
     steps: list[tuple[str, dict[str, Any]]] = []
     pilot(world, lambda label: steps.append((label, seen(names))))
     return steps
-
-
-@pytest.fixture
-def sqlite_uows(tmp_path: Path) -> Iterator[SqlUnitOfWorkFactory]:
-    url = f"sqlite:///{tmp_path / 'clearing.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        yield SqlUnitOfWorkFactory(engine)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def sql_uows(request: pytest.FixtureRequest) -> SqlUnitOfWorkFactory:
-    fixture = "uows" if request.param == "postgresql" else "sqlite_uows"
-    found: SqlUnitOfWorkFactory = request.getfixturevalue(fixture)
-    return found
 
 
 def test_every_step_of_six_cycles_counts_the_cycles_carried_as_counting_each_invoice_did(

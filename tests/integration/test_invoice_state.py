@@ -9,15 +9,13 @@ invoice, its history, the filtered lists, the counts and the pool of the next cu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
-from clearing.adapters.persistence.database import make_engine, upgrade
 from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from clearing.domain.access import Scope
 from clearing.domain.cycles import Cycle, CycleStatus
@@ -228,24 +226,6 @@ def walk(uows: UnitOfWorkFactory) -> list[tuple[str, Seen]]:
     steps: list[tuple[str, Seen]] = []
     pilot(world, lambda label: steps.append((label, seen(names))))
     return steps
-
-
-@pytest.fixture
-def sqlite_uows(tmp_path: Path) -> Iterator[SqlUnitOfWorkFactory]:
-    url = f"sqlite:///{tmp_path / 'clearing.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        yield SqlUnitOfWorkFactory(engine)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def sql_uows(request: pytest.FixtureRequest) -> SqlUnitOfWorkFactory:
-    fixture = "uows" if request.param == "postgresql" else "sqlite_uows"
-    found: SqlUnitOfWorkFactory = request.getfixturevalue(fixture)
-    return found
 
 
 def test_every_step_of_six_cycles_shows_what_rewriting_every_invoice_showed(
