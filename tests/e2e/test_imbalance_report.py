@@ -43,6 +43,16 @@ def active_line(world: World, limit: str) -> str:
     return line_id
 
 
+def cycle_drawing_the_line(world: World) -> tuple[str, Json]:
+    """A 500.00 CNY CN -> RU line, and a settled cycle in which CN imports 1000.00 and exports
+    300.00: the line funds 500.00 and 200.00 is carried."""
+    (c0, c1), (r0, r1) = world.traders["CN"][:2], world.traders["RU"][:2]
+    line_id = active_line(world, "500.00")
+    world.invoice(r0, c0, "1000.00")
+    world.invoice(c1, r1, "300.00")
+    return line_id, settle(world)
+
+
 def corridors(cycle: Json) -> dict[tuple[str, str], tuple[Decimal, ...]]:
     return {
         (c["from"], c["to"]): tuple(
@@ -55,11 +65,8 @@ def corridors(cycle: Json) -> dict[tuple[str, str], tuple[Decimal, ...]]:
 def test_the_report_shows_each_cycle_per_corridor_with_the_line_drawn_then_repaid(
     pilot: World,
 ) -> None:
-    (c0, c1), (r0, r1) = pilot.traders["CN"][:2], pilot.traders["RU"][:2]
-    line_id = active_line(pilot, "500.00")
-    pilot.invoice(r0, c0, "1000.00")
-    pilot.invoice(c1, r1, "300.00")
-    first = settle(pilot)
+    (c0, _), (r0, _) = pilot.traders["CN"][:2], pilot.traders["RU"][:2]
+    line_id, first = cycle_drawing_the_line(pilot)
     pilot.invoice(c0, r0, "900.00")
     second = settle(pilot)
 
@@ -200,11 +207,7 @@ def test_a_set_off_cycle_settles_what_fifo_would_and_reports_the_money_it_saved(
 def test_the_cycle_page_shows_what_its_line_drew_and_the_money_participants_move(
     pilot: World,
 ) -> None:
-    (c0, c1), (r0, r1) = pilot.traders["CN"][:2], pilot.traders["RU"][:2]
-    line_id = active_line(pilot, "500.00")
-    pilot.invoice(r0, c0, "1000.00")
-    pilot.invoice(c1, r1, "300.00")
-    first = settle(pilot)
+    line_id, first = cycle_drawing_the_line(pilot)
     signed_in = pilot.client.post(
         "/ui/login", data={"key": pilot.operators["RU"]}, follow_redirects=False
     )
@@ -223,11 +226,7 @@ def test_the_cycle_page_shows_what_its_line_drew_and_the_money_participants_move
 def test_an_operator_of_a_third_entity_sees_the_totals_but_not_the_line_nor_the_ageing(
     trio: World,
 ) -> None:
-    (c0, c1), (r0, r1) = trio.traders["CN"][:2], trio.traders["RU"][:2]
-    line_id = active_line(trio, "500.00")
-    trio.invoice(r0, c0, "1000.00")
-    trio.invoice(c1, r1, "300.00")
-    cycle = settle(trio)
+    line_id, cycle = cycle_drawing_the_line(trio)
     assert [line["id"] for line in trio.cycle(cycle["id"])["lines"]] == [line_id]
 
     outsider = trio.op("KZ")
