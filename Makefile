@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo net-example test lint bench install install-dev browser clean
+.PHONY: demo net-example test lint bench install install-dev browser messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python benchmarks/run.py
+
+## Extract the pages' messages and merge them into the zh and ru catalogues (then translate).
+messages: install-dev
+	$(BIN)/pybabel -q extract -F service/ui/babel.cfg -k N_ --no-location --sort-output -o out/messages.pot service
+	$(BIN)/pybabel -q update -i out/messages.pot -d service/ui/locales --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

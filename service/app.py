@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearing import __version__
 from clearing.use_cases.ports import UnitOfWorkFactory
-from service import errors, observability, pages
+from service import errors, observability, ui
 from service.routes import bank, cycles, invoices, keys, ledger, lines, participants, reports
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -55,7 +55,7 @@ def create_app(uows: UnitOfWorkFactory | None = None) -> FastAPI:
     app.include_router(bank.router)
     app.include_router(reports.router)
     app.include_router(lines.router)
-    pages.install(app)
+    ui.install(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

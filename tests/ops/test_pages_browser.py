@@ -113,7 +113,7 @@ def test_a_wrong_key_is_refused_at_sign_in(pilot: Pilot, server: str, page: Page
     page.goto(f"{server}/ui/login")
     page.fill("#key", "ck_not-a-key")
     page.click("button[type=submit]")
-    expect(page.get_by_role("alert")).to_contain_text("not an operator's or an auditor's key")
+    expect(page.get_by_role("alert")).to_contain_text("not a trader's, an operator's or an auditor's key")
 
 
 def test_an_auditor_sees_the_ledger_verified(pilot: Pilot, server: str, page: Page) -> None:

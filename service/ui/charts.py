@@ -7,14 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clearing.domain.imbalance import CycleImbalance, ImbalanceReport
-from clearing.domain.money import format_amount
+from service.ui.formatting import Formats
+from service.ui.i18n import N_
 
 #: The series drawn for each cycle, in order: (key, legend text).
 SERIES: tuple[tuple[str, str], ...] = (
-    ("submitted", "submitted"),
-    ("settled", "settled"),
-    ("carried", "carried forward"),
-    ("line", "line drawn + repaid"),
+    ("submitted", N_("submitted")),
+    ("settled", N_("settled")),
+    ("carried", N_("carried forward")),
+    ("line", N_("line drawn + repaid")),
 )
 PLOT_HEIGHT = 220
 BAR_WIDTH = 16
@@ -41,7 +42,7 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class CycleGroup:
-    label: str
+    number: int
     x: int
     bars: tuple[Bar, ...]
 
@@ -81,17 +82,19 @@ def _values(cycle: CycleImbalance, source: str, target: str) -> dict[str, int]:
     return {key: 0 for key, _ in SERIES}
 
 
-def imbalance_charts(report: ImbalanceReport) -> list[CorridorChart]:
+def imbalance_charts(report: ImbalanceReport, fmt: Formats) -> list[CorridorChart]:
     """One chart per corridor over the report's cycles that share the newest cycle's base."""
     if not report.cycles:
         return []
     base = report.cycles[-1].base
     cycles = [c for c in report.cycles if c.base == base]
     corridors = sorted({(c.source, c.target) for cycle in cycles for c in cycle.corridors})
-    return [_chart(cycles, source, target, base) for source, target in corridors]
+    return [_chart(cycles, source, target, base, fmt) for source, target in corridors]
 
 
-def _chart(cycles: list[CycleImbalance], source: str, target: str, base: str) -> CorridorChart:
+def _chart(
+    cycles: list[CycleImbalance], source: str, target: str, base: str, fmt: Formats
+) -> CorridorChart:
     values = [_values(cycle, source, target) for cycle in cycles]
     largest = max((v for row in values for v in row.values()), default=0)
     step = nice_step(largest)
@@ -106,13 +109,11 @@ def _chart(cycles: list[CycleImbalance], source: str, target: str, base: str) ->
             value = row[key]
             height = PLOT_HEIGHT * value // top_value
             bars.append(
-                Bar(
-                    key, x + offset * BAR_WIDTH, bottom - height, height, format_amount(value, base)
-                )
+                Bar(key, x + offset * BAR_WIDTH, bottom - height, height, fmt.amount(value, base))
             )
-        groups.append(CycleGroup(f"cycle {cycle.number}", x, tuple(bars)))
+        groups.append(CycleGroup(cycle.number, x, tuple(bars)))
     ticks = tuple(
-        Tick(bottom - PLOT_HEIGHT * k // TICKS, format_amount(step * k, base))
+        Tick(bottom - PLOT_HEIGHT * k // TICKS, fmt.amount(step * k, base))
         for k in range(TICKS + 1)
     )
     return CorridorChart(
