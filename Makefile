@@ -23,12 +23,16 @@ demo: install
 net-example: install
 	$(BIN)/clearing net examples/obligations-2026-10.csv --rates examples/rates-2026-10.json --output out/result-2026-10.json
 
-## The browser tests drive Debian's chromium; install it when it is missing (root or sudo).
+## The tests drive Debian's chromium, and the README's tour uses curl and jq: install what is
+## missing (root or sudo).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=""; \
+	for tool in chromium curl jq; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 ## Run the whole test suite (PostgreSQL on 127.0.0.1:5432 for the integration tests).
 test: install-dev browser

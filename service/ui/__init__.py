@@ -19,3 +19,4 @@ def install(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     for area in (session, invoices, cycles, bank, lines, reports, ledger):
         app.include_router(area.router)
+    app.include_router(session.fallback)

@@ -193,14 +193,14 @@ class PageRoute(APIRoute):
                 )
             except RequestValidationError as invalid:
                 return error_page(
-                    request, _quiet_principal(request), 422, _invalid(request, invalid)
+                    request, quiet_principal(request), 422, _invalid(request, invalid)
                 )
             except ClearingError as refusal:
                 status = status_of(refusal)
                 if status == 500:
                     log.error("unexpected engine error on a page: %s", refusal)
                     return error_page(request, None, 500, _internal(request))
-                return error_page(request, _quiet_principal(request), status, refusal.message)
+                return error_page(request, quiet_principal(request), status, refusal.message)
 
         return page_handler
 
@@ -215,6 +215,6 @@ def _internal(request: Request) -> str:
     return translations(negotiate(request)).gettext("Something went wrong on our side.")
 
 
-def _quiet_principal(request: Request) -> Principal | None:
+def quiet_principal(request: Request) -> Principal | None:
     key = request.cookies.get(KEY_COOKIE)
     return keys.authenticate(request.app.state.uows(), key.strip()) if key else None

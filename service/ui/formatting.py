@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 from markupsafe import Markup, escape
@@ -43,7 +44,11 @@ class Formats:
         """A ratio (``"0.176295"``) as a percentage (``17.6%``); empty for none."""
         if ratio is None or ratio == "":
             return ""
-        pattern = "#,##0" + ("." + "0" * places if places else "") + "%"
+        # The locale's own pattern (``#,##0%``, ``#,##0\u00a0%``) with ``places`` decimals.
+        pattern = Locale.parse(self.language).percent_formats[None].pattern
+        last_digit = pattern.rfind("0") + 1
+        if places:
+            pattern = f"{pattern[:last_digit]}.{'0' * places}{pattern[last_digit:]}"
         return format_percent(Decimal(ratio), format=pattern, locale=self.language)
 
     def number(self, value: int) -> str:

@@ -9,7 +9,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clearing.domain.access import Principal, Role
 from clearing.use_cases import keys
-from service.ui.common import KEY_COOKIE, PageRoute, SignedIn, render
+from service.ui.common import (
+    KEY_COOKIE,
+    PageRoute,
+    SignedIn,
+    error_page,
+    quiet_principal,
+    render,
+)
 from service.ui.i18n import LANGUAGE_COOKIE, LANGUAGES, negotiate, translations
 
 router = APIRouter(prefix="/ui", include_in_schema=False, route_class=PageRoute)
@@ -75,3 +82,13 @@ def choose_language(request: Request, language: str, next: str = "/ui/") -> Resp
             LANGUAGE_COOKIE, language, max_age=LANGUAGE_MAX_AGE, samesite="lax", path="/ui"
         )
     return response
+
+
+#: Included after every other page router: an unknown page under /ui is a page, not JSON.
+fallback = APIRouter(prefix="/ui", include_in_schema=False, route_class=PageRoute)
+
+
+@fallback.get("/{unknown:path}", response_class=HTMLResponse)
+def not_found(request: Request) -> Response:
+    text = translations(negotiate(request)).gettext("There is no such page.")
+    return error_page(request, quiet_principal(request), 404, text)
