@@ -30,7 +30,7 @@ from clearing.use_cases.ports import UnitOfWork, UnitOfWorkFactory
 from clearing.use_cases.validation import MAX_PAGE
 from service.errors import status_of
 from service.ui.formatting import Formats
-from service.ui.i18n import LANGUAGE_NAMES, LANGUAGES, negotiate, translations
+from service.ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_, negotiate, translations
 from service.ui.words import WORDS
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +39,22 @@ KEY_COOKIE = "clearing_key"
 PAGE_SIZE = 50
 
 log = logging.getLogger("clearing.pages")
+
+#: What a refusal means, by the engine's error code, in the reader's language; the engine's own
+#: message (English, naming the field) follows it.
+REFUSALS: dict[str, str] = {
+    "invalid_input": N_("Please check your input."),
+    "not_found": N_("Not found, or not yours to see."),
+    "forbidden": N_("Your role may not do this."),
+    "conflict": N_("Not possible in the current state."),
+    "not_ready": N_("Not ready yet."),
+}
+
+
+def explain(language: str, refusal: ClearingError) -> str:
+    """A refusal for a page: its meaning translated, then the engine's message and field."""
+    meaning = translations(language).gettext(REFUSALS.get(refusal.code, N_("Refused.")))
+    return f"{meaning} {refusal}"
 
 
 @pass_context
@@ -103,6 +119,10 @@ class Viewer:
         """``message`` in the viewer's language, with ``%(name)s`` placeholders filled."""
         translated = translations(self.language).gettext(message)
         return translated % values if values else translated
+
+    def explain(self, refusal: ClearingError) -> str:
+        """A refusal from the engine as a page shows it: see :func:`explain`."""
+        return explain(self.language, refusal)
 
     @property
     def role(self) -> Role:
@@ -200,7 +220,9 @@ class PageRoute(APIRoute):
                 if status == 500:
                     log.error("unexpected engine error on a page: %s", refusal)
                     return error_page(request, None, 500, _internal(request))
-                return error_page(request, quiet_principal(request), status, refusal.message)
+                return error_page(
+                    request, quiet_principal(request), status, explain(negotiate(request), refusal)
+                )
 
         return page_handler
 
