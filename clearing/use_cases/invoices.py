@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from clearing.domain.access import Principal, Role
@@ -30,7 +30,7 @@ from clearing.domain.money import check_currency, format_amount, parse_amount
 from clearing.domain.parties import Participant
 from clearing.use_cases.ageing import flag_stale, stale_test_at
 from clearing.use_cases.ports import UnitOfWork, UnitOfWorkFactory
-from clearing.use_cases.validation import check_limit, check_text
+from clearing.use_cases.validation import MAX_PAGE, check_limit, check_text
 
 MAX_BATCH = 1000
 
@@ -198,23 +198,100 @@ def list_invoices(
 ) -> list[Invoice]:
     """The invoices the caller may see, in submission order, each flagged ``stale`` by the
     ageing rules as of ``as_of`` (now); ``stale=True`` lists the stale queue (DESIGN §6a)."""
+    return search_invoices(
+        uow,
+        principal,
+        InvoiceSearch(),
+        status=status,
+        cycle_id=cycle_id,
+        stale=stale,
+        after_sequence=after_sequence,
+        limit=limit,
+        as_of=as_of,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSearch:
+    """What narrows a listing beyond status, cycle and stale: a counterparty (exporter or
+    importer), a corridor (exporter's entity, importer's entity) and date ranges, each bound
+    inclusive; ``None`` does not narrow."""
+
+    counterparty: str | None = None
+    corridor: tuple[str, str] | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+
+    @property
+    def narrows(self) -> bool:
+        return any(getattr(self, criterion.name) is not None for criterion in fields(self))
+
+    def matches(self, invoice: Invoice) -> bool:
+        if self.counterparty is not None and self.counterparty not in (
+            invoice.exporter_id,
+            invoice.importer_id,
+        ):
+            return False
+        if self.corridor is not None and self.corridor != (
+            invoice.exporter_entity,
+            invoice.importer_entity,
+        ):
+            return False
+        return _within(invoice.issue_date, self.issued_from, self.issued_to) and _within(
+            invoice.due_date, self.due_from, self.due_to
+        )
+
+
+def _within(day: date, first: date | None, last: date | None) -> bool:
+    return (first is None or first <= day) and (last is None or day <= last)
+
+
+def search_invoices(
+    uow: UnitOfWork,
+    principal: Principal,
+    search: InvoiceSearch,
+    *,
+    status: str | None = None,
+    cycle_id: str | None = None,
+    stale: bool | None = None,
+    after_sequence: int | None = None,
+    limit: int = 100,
+    as_of: datetime | None = None,
+) -> list[Invoice]:
+    """As :func:`list_invoices`, narrowed by ``search``: up to ``limit`` matching invoices after
+    ``after_sequence``, so the last one's sequence is the next page's cursor.
+
+    Storage filters scope, status, cycle and stale; ``search`` is matched here, reading on page
+    by page until ``limit`` invoices match or the invoices end."""
     principal.require(Role.TRADER, Role.OPERATOR, Role.AUDITOR)
     if status is not None and status not in {s.value for s in Status}:
         raise InvalidInput(f"{status!r} is not an invoice status", field="status")
     if stale is not None and not isinstance(stale, bool):
         raise InvalidInput("must be true or false", field="stale")
+    limit = check_limit(limit)
+    found: list[Invoice] = []
     with uow:
         test = stale_test_at(uow, as_of)
-        filters = InvoiceFilter(
-            limit=check_limit(limit),
-            after_sequence=after_sequence,
-            status=status,
-            cycle_id=cycle_id,
-            stale=stale,
-            stale_test=test,
-            scope=principal.scope,
-        )
-        return flag_stale(uow.invoices.list(filters), test)
+        cursor = after_sequence
+        while True:
+            read = MAX_PAGE if search.narrows else limit
+            page = uow.invoices.list(
+                InvoiceFilter(
+                    limit=read,
+                    after_sequence=cursor,
+                    status=status,
+                    cycle_id=cycle_id,
+                    stale=stale,
+                    stale_test=test,
+                    scope=principal.scope,
+                )
+            )
+            found.extend(invoice for invoice in page if search.matches(invoice))
+            if len(found) >= limit or len(page) < read:
+                return flag_stale(found[:limit], test)
+            cursor = page[-1].sequence
 
 
 def confirm_invoice(
