@@ -307,3 +307,10 @@ def list_cycles(
             check_cursor(before, "cursor", MAX_CYCLE_NUMBER), check_limit(limit)
         )
         return lines.cycles_with_lines(uow, found, principal)
+
+
+def entity_currencies(uow: UnitOfWork, principal: Principal) -> dict[str, str]:
+    """Each entity's settlement currency, by code: what a rate set's jurisdictions name."""
+    principal.require(Role.OPERATOR, Role.AUDITOR)
+    with uow:
+        return {e.code: e.currency for e in sorted(uow.entities.list(), key=lambda e: e.code)}

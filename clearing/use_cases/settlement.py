@@ -50,7 +50,12 @@ from clearing.use_cases.cycles import (
     visible_cycle,
 )
 from clearing.use_cases.ports import UnitOfWork
-from clearing.use_cases.validation import check_limit, check_text
+from clearing.use_cases.validation import (
+    MAX_CYCLE_NUMBER,
+    check_cursor,
+    check_limit,
+    check_text,
+)
 
 
 def record_pay_in(
@@ -336,6 +341,27 @@ def cycle_positions(uow: UnitOfWork, principal: Principal, cycle_id: str) -> lis
         for p in positions
         if principal.sees_participant(p.participant_id, p.jurisdiction)
     ]
+
+
+def participant_cycles(
+    uow: UnitOfWork, principal: Principal, before: int | None, limit: int
+) -> list[Cycle]:
+    """The cycles a trader has a position in, and so a statement of, newest first (numbered
+    below ``before`` when given)."""
+    principal.require(Role.TRADER)
+    own = principal.scope.participant_id
+    assert own is not None, "a trader acts for a participant"
+    before = check_cursor(before, "cursor", MAX_CYCLE_NUMBER)
+    limit = check_limit(limit)
+    found: list[Cycle] = []
+    with uow:
+        while len(found) < limit:
+            batch = uow.cycles.recent(before, limit)
+            found += [c for c in batch if uow.cycles.position(c.id, own) is not None]
+            if len(batch) < limit:
+                break
+            before = batch[-1].number
+    return found[:limit]
 
 
 def cycle_settlements(

@@ -68,6 +68,8 @@ def test_an_operator_signs_in_approves_a_proposed_cycle_and_sees_it_approved(
     expect(page.locator("svg.chart rect")).to_have_count(4)
 
     page.get_by_test_id("approve").click()
+    expect(page.get_by_test_id("approve-digest")).to_have_text(cycle.digest)
+    page.get_by_test_id("confirm-approve").click()
     expect(page.get_by_test_id("cycle-status")).to_have_text("approved")
     expect(page.get_by_role("status")).to_contain_text("Approved for CN")
     assert (
@@ -113,7 +115,9 @@ def test_a_wrong_key_is_refused_at_sign_in(pilot: Pilot, server: str, page: Page
     page.goto(f"{server}/ui/login")
     page.fill("#key", "ck_not-a-key")
     page.click("button[type=submit]")
-    expect(page.get_by_role("alert")).to_contain_text("not a trader's, an operator's or an auditor's key")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "not a trader's, an operator's or an auditor's key"
+    )
 
 
 def test_an_auditor_sees_the_ledger_verified(pilot: Pilot, server: str, page: Page) -> None:
