@@ -1,17 +1,22 @@
-"""The ledger and its audit: the journal paged by sequence, balances, and full verification."""
+"""The ledger and its audit: the journal paged by sequence (forwards, and the page before an
+entry), its head, balances, full verification for auditors, and an operator's verification of
+its own entity's book."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from clearing.domain import ledger
 from clearing.domain.access import Principal, Role
 from clearing.domain.cycles import Cycle, CycleStatus
 from clearing.domain.errors import InvalidInput, LedgerError
+from clearing.domain.ledger.line_postings import recorded_movement
 from clearing.domain.lines import Line, Movement
 from clearing.domain.netting import net
-from clearing.domain.netting.disclosure import disclosure
+from clearing.domain.netting.disclosure import disclosed_digest, disclosure
 from clearing.use_cases.ports import UnitOfWork
 from clearing.use_cases.validation import MAX_JOURNAL_SEQ, check_cursor
 
@@ -50,6 +55,55 @@ def _as_disclosed(uow: UnitOfWork, document: dict[str, Any], entity: str) -> dic
     result = net(uow.cycles.snapshot_columns(cycle.id), cycle.rates, cycle.policy, lines=terms)
     shown["disclosure"] = disclosure(result, cycle.id, entity)
     return shown
+
+
+def head(uow: UnitOfWork, principal: Principal) -> tuple[int, str]:
+    """The journal's last ``seq`` and ``hash``, from the head alone (no entry is read): a
+    verification done at this head still holds while it stands (the journal only grows)."""
+    principal.require(Role.AUDITOR, Role.OPERATOR)
+    with uow:
+        return uow.ledger.head()
+
+
+def page_before(uow: UnitOfWork, principal: Principal, before: int, limit: int) -> int | None:
+    """The ``after`` of the page of :func:`ledger_entries` (``limit`` entries the caller sees)
+    that ends just before entry ``before``, or ``None`` when the caller sees none before it.
+    With ``before`` past the head, the newest page."""
+    principal.require(Role.AUDITOR, Role.OPERATOR)
+    check_cursor(before, "before", MAX_JOURNAL_SEQ)
+    if not 1 <= limit <= 10_000:
+        raise InvalidInput("must be between 1 and 10000", field="limit")
+    entity = principal.scope.entity
+    if before <= 1:
+        return None
+    if entity is None:  # every entry: the sequence is gapless
+        return max(0, before - 1 - limit)
+    window = limit
+    with uow:
+        while True:
+            start = max(0, before - 1 - window)
+            # At most ``window`` entries lie between ``start`` and ``before``: all are read.
+            seqs = [
+                int(d["seq"])
+                for d in uow.ledger.documents(start, window, entity)
+                if int(d["seq"]) < before
+            ]
+            if len(seqs) >= limit:
+                return seqs[-limit] - 1
+            if start == 0:
+                return 0 if seqs else None
+            window *= 4
+
+
+def settlement_times(
+    uow: UnitOfWork, principal: Principal, cycle_ids: Collection[str]
+) -> dict[str, datetime]:
+    """When each of these cycles settled: the time of its ``discharge`` and ``line`` entries,
+    which carry none of their own. A cycle not settled (or unknown) is absent."""
+    principal.require(Role.AUDITOR, Role.OPERATOR)
+    with uow:
+        cycles = (uow.cycles.get(cycle_id) for cycle_id in sorted(set(cycle_ids)))
+        return {c.id: c.settled_at for c in cycles if c is not None and c.settled_at is not None}
 
 
 def ledger_balances(uow: UnitOfWork, principal: Principal) -> dict[tuple[str, str, str], int]:
@@ -107,6 +161,174 @@ def verify(uow: UnitOfWork, principal: Principal | None = None) -> ledger.Verifi
     )
 
 
+def verify_book(uow: UnitOfWork, principal: Principal) -> ledger.VerificationReport:
+    """What an operator may verify of the journal: its own entity's book (DESIGN §5, §7).
+
+    Every entry of the book hashes to its stored hash; the stored balances are the sums of its
+    postings; every cycle it discharged closes in it (participants and lines back at zero, the
+    settlement account paying out what came in but for the line flows); each of those cycles,
+    re-netted and disclosed to the entity as its export shows it, recomputes to the digest the
+    journal records and the cycle was approved with; and each of the entity's lines stands at
+    its last movement, which every ``line`` entry of the book agrees with. The links of the
+    chain run through every entity's entries: :func:`verify` (an auditor's) checks those.
+    ``head_hash`` is the journal's head."""
+    principal.require(Role.OPERATOR)
+    entity = principal.scope.entity
+    assert entity is not None
+    with uow:
+        _seq, head_hash = uow.ledger.head()
+        documents = uow.ledger.documents(0, None, entity)
+        stored = uow.ledger.balances(entity)
+        discharged = sorted(
+            {
+                str(d["cycle_id"])
+                for d in documents
+                if d.get("kind") == "discharge" and d.get("cycle_id")
+            }
+        )
+        approved = {cycle_id: uow.cycles.get(cycle_id) for cycle_id in discharged}
+        disclosed = {
+            str(d["cycle_id"]): _as_disclosed(uow, d, entity).get("disclosure")
+            for d in documents
+            if d.get("kind") == "discharge" and d.get("cycle_id")
+        }
+        lines = _all_lines(uow, entity)
+    entries, problems = _entry_problems(documents)
+    problems += ledger.cycle_closure_problems(entries)
+    derived = ledger.balances(chained.entry for chained in entries)
+    problems += _balance_problems(derived, stored)
+    for cycle_id in discharged:
+        problems += _disclosure_problems(cycle_id, approved[cycle_id], disclosed.get(cycle_id))
+    problems += _recorded_digest_problems(documents, approved)
+    problems += _book_line_problems(entries, lines)
+    return ledger.VerificationReport(
+        entries=len(documents),
+        cycles=len(discharged),
+        head_hash=head_hash,
+        balances=derived,
+        problems=tuple(problems),
+    )
+
+
+def _entry_problems(
+    documents: list[dict[str, Any]],
+) -> tuple[list[ledger.ChainedEntry], list[ledger.Problem]]:
+    """Each entry read back and hashed again: the content check of the chain, entry by entry."""
+    entries: list[ledger.ChainedEntry] = []
+    problems: list[ledger.Problem] = []
+    for document in documents:
+        try:
+            chained = ledger.entry_from_document(document)
+        except (InvalidInput, LedgerError) as error:
+            seq = document.get("seq")
+            problems.append(
+                ledger.Problem(
+                    f"entry cannot be read: {error}", seq=seq if isinstance(seq, int) else None
+                )
+            )
+            continue
+        if ledger.entry_hash(chained.seq, chained.entry, chained.prev_hash) != chained.hash:
+            problems.append(
+                ledger.Problem("hash does not match the entry's content", seq=chained.seq)
+            )
+        entries.append(chained)
+    return entries, problems
+
+
+def _balance_problems(
+    derived: dict[tuple[str, str, str], int], stored: dict[tuple[str, str, str], int]
+) -> list[ledger.Problem]:
+    problems: list[ledger.Problem] = []
+    for key in sorted(set(derived) | set(stored)):
+        if derived.get(key, 0) != stored.get(key, 0):
+            entity, account, currency = key
+            problems.append(
+                ledger.Problem(
+                    f"stored balance of {entity} {account} is {stored.get(key, 0)} {currency} "
+                    f"minor units; postings sum to {derived.get(key, 0)}"
+                )
+            )
+    return problems
+
+
+def _disclosure_problems(
+    cycle_id: str, cycle: Cycle | None, shown: dict[str, Any] | None
+) -> list[ledger.Problem]:
+    """The cycle's disclosure to the entity recomputes to the digest it was approved with."""
+    if cycle is None:
+        return [
+            ledger.Problem("the book discharges a cycle that does not exist", cycle_id=cycle_id)
+        ]
+    if shown is None:
+        return [ledger.Problem("the cycle has no rates to re-net with", cycle_id=cycle_id)]
+    recomputed = disclosed_digest(shown)
+    if recomputed != cycle.digest:
+        return [
+            ledger.Problem(
+                f"the entity's disclosure recomputes to {recomputed}, approved {cycle.digest}",
+                cycle_id=cycle_id,
+            )
+        ]
+    return []
+
+
+def _recorded_digest_problems(
+    documents: list[dict[str, Any]], cycles: dict[str, Cycle | None]
+) -> list[ledger.Problem]:
+    problems: list[ledger.Problem] = []
+    for document in documents:
+        record = document.get("cycle")
+        if not isinstance(record, dict):
+            continue
+        cycle = cycles.get(str(record.get("cycle_id")))
+        if cycle is not None and record.get("digest") != cycle.digest:
+            problems.append(
+                ledger.Problem(
+                    f"the journal records digest {record.get('digest')}, the cycle {cycle.digest}",
+                    cycle_id=cycle.id,
+                )
+            )
+    return problems
+
+
+def _book_line_problems(
+    entries: list[ledger.ChainedEntry], stored: list[tuple[Line, list[Movement]]]
+) -> list[ledger.Problem]:
+    """Each line at its last movement; each ``line`` entry of the book at the balance its
+    cycle's movement left (a line the book's currency saw no flow of has no entry that cycle)."""
+    problems: list[ledger.Problem] = []
+    left: dict[tuple[str, str], int] = {}
+    for line, movements in stored:
+        moved = movements[-1].balance if movements else 0
+        if line.balance != moved:
+            problems.append(
+                ledger.Problem(
+                    f"line {line.id} stands at {line.balance} minor units; its last movement "
+                    f"left {moved}"
+                )
+            )
+        left.update(((m.line_id, m.cycle_id), m.balance) for m in movements)
+    for chained in entries:
+        entry = chained.entry
+        if entry.kind != ledger.LINE_ENTRY or entry.details is None or entry.cycle_id is None:
+            continue
+        try:
+            booked = recorded_movement(entry.details)
+        except (KeyError, InvalidInput):
+            problems.append(ledger.Problem("line entry cannot be read", seq=chained.seq))
+            continue
+        expected = left.get((booked.line_id, entry.cycle_id))
+        if expected != booked.balance:
+            problems.append(
+                ledger.Problem(
+                    f"line {booked.line_id} is booked at {booked.balance} minor units; the "
+                    f"line's movement in this cycle left {expected}",
+                    seq=chained.seq,
+                )
+            )
+    return problems
+
+
 def _line_problems(
     documents: list[dict[str, Any]], stored: list[tuple[Line, list[Movement]]]
 ) -> list[ledger.Problem]:
@@ -134,11 +356,12 @@ def _line_problems(
     return problems
 
 
-def _all_lines(uow: UnitOfWork) -> list[tuple[Line, list[Movement]]]:
+def _all_lines(uow: UnitOfWork, entity: str | None = None) -> list[tuple[Line, list[Movement]]]:
+    """Every line (``entity``'s alone, with it) with what each settled cycle did to it."""
     found: list[tuple[Line, list[Movement]]] = []
     after: str | None = None
     while True:
-        page = uow.lines.list(None, after, 500)
+        page = uow.lines.list(entity, after, 500)
         found += [(line, uow.lines.movements(line.id)) for line in page]
         if len(page) < 500:
             return found

@@ -40,4 +40,23 @@ WORDS: dict[str, str] = {
     "confirmed": N_("confirmed"),
     "limit_proposed": N_("new limit proposed"),
     "limit_confirmed": N_("new limit confirmed"),
+    # bank statement lines (``confirmed`` above)
+    "matched": N_("matched"),
+    "suspense": N_("in suspense"),
+    "assigned": N_("assigned"),
+    "returned": N_("returned"),
+    "unmatched": N_("unmatched"),
+    "duplicate": N_("imported before"),
+    "credit": N_("credit"),
+    "debit": N_("debit"),
+    # what a cycle's payment is for
+    "pay_in": N_("pay-in"),
+    "pay_out": N_("pay-out"),
+    "refund": N_("refund"),
+    "return": N_("return"),
+    # what a journal entry books (``pay_in``, ``pay_out``, ``refund``, ``suspense`` above)
+    "discharge": N_("discharge"),
+    "line": N_("line flow"),
+    "suspense_return": N_("returned from suspense"),
+    "suspense_matched": N_("suspense matched to a pay-in"),
 }
