@@ -42,6 +42,7 @@ log = logging.getLogger("clearing.pages")
 
 #: What a refusal means, by the engine's error code, in the reader's language; the engine's own
 #: message (English, naming the field) follows it.
+REFUSED = N_("Refused.")
 REFUSALS: dict[str, str] = {
     "invalid_input": N_("Please check your input."),
     "not_found": N_("Not found, or not yours to see."),
@@ -53,7 +54,7 @@ REFUSALS: dict[str, str] = {
 
 def explain(language: str, refusal: ClearingError) -> str:
     """A refusal for a page: its meaning translated, then the engine's message and field."""
-    meaning = translations(language).gettext(REFUSALS.get(refusal.code, N_("Refused.")))
+    meaning = translations(language).gettext(REFUSALS.get(refusal.code, REFUSED))
     return f"{meaning} {refusal}"
 
 
@@ -119,6 +120,12 @@ class Viewer:
         """``message`` in the viewer's language, with ``%(name)s`` placeholders filled."""
         translated = translations(self.language).gettext(message)
         return translated % values if values else translated
+
+    def ngettext(self, singular: str, plural: str, count: int, **values: Any) -> str:
+        """The form of ``singular``/``plural`` for ``count`` in the viewer's language, with
+        ``%(count)s`` and the other placeholders filled."""
+        translated = translations(self.language).ngettext(singular, plural, count)
+        return translated % {"count": count, **values}
 
     def explain(self, refusal: ClearingError) -> str:
         """A refusal from the engine as a page shows it: see :func:`explain`."""

@@ -300,9 +300,10 @@ def _fields_of(invalid: ValidationError) -> str:
 
 def _rates_set(viewer: Viewer, cycle: Cycle) -> str:
     assert cycle.rates is not None
-    return viewer.gettext(
+    return viewer.ngettext(
+        "Rates set: %(count)s currency against the base %(base)s.",
         "Rates set: %(count)s currencies against the base %(base)s.",
-        count=len(cycle.rates.rates),
+        len(cycle.rates.rates),
         base=cycle.rates.base,
     )
 

@@ -144,12 +144,18 @@ def verify_again(viewer: SignedIn) -> Response:
     if report.ok:
         return viewer.back(
             "/ui/ledger",
-            message=viewer.gettext("Verified again: %(count)s entries.", count=report.entries),
+            message=viewer.ngettext(
+                "Verified again: %(count)s entry.",
+                "Verified again: %(count)s entries.",
+                report.entries,
+            ),
         )
     return viewer.back(
         "/ui/ledger",
-        error=viewer.gettext(
-            "Verification failed: %(count)s problems.", count=len(report.problems)
+        error=viewer.ngettext(
+            "Verification failed: %(count)s problem.",
+            "Verification failed: %(count)s problems.",
+            len(report.problems),
         ),
     )
 

@@ -67,7 +67,8 @@ def test_translations_keep_the_placeholders_of_their_message(language: str) -> N
 @pytest.mark.parametrize("language", LANGUAGES[1:])
 def test_a_catalogue_holds_no_message_the_sources_no_longer_use(language: str) -> None:
     found = catalogue(language)
-    assert sorted(str(m.id) for m in found if m.id and m.id not in marked_messages()) == []
+    singular = [m.id if isinstance(m.id, str) else m.id[0] for m in found if m.id]
+    assert sorted(m for m in singular if m not in marked_messages()) == []
 
 
 @pytest.mark.parametrize("enumeration", [Status, CycleStatus, Role, Policy, LineStatus, LineAction])
