@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clearing.domain.imbalance import CycleImbalance, ImbalanceReport
+from clearing.domain.netting import CorridorTotal
 from service.ui.formatting import Formats
 from service.ui.i18n import N_
 
@@ -125,3 +126,62 @@ def _chart(
         ticks=ticks,
         groups=tuple(groups),
     )
+
+
+# -- one cycle: submitted against settled per corridor, as horizontal bars ----------------------
+
+#: Pixels: the corridor labels' column, the plot's width, one corridor's band and one bar.
+LABEL_WIDTH = 150
+PLOT_WIDTH = 480
+BAND = 46
+BAR_HEIGHT = 18
+
+
+@dataclass(frozen=True, slots=True)
+class CorridorBars:
+    label: str
+    y: int
+    submitted: int
+    settled: int
+    submitted_text: str
+    settled_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AxisTick:
+    x: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CycleChart:
+    bars: tuple[CorridorBars, ...]
+    #: The value axis runs along ``axis_y``, from the first tick to the last.
+    ticks: tuple[AxisTick, ...]
+    axis_y: int
+    width: int
+    height: int
+
+
+def corridor_chart(corridors: list[CorridorTotal], base: str, fmt: Formats) -> CycleChart:
+    """A cycle's corridors to one scale of round steps, with their values written beside the
+    bars."""
+    step = nice_step(max((c.submitted for c in corridors), default=0))
+    top_value = step * TICKS
+    bars = tuple(
+        CorridorBars(
+            label=f"{corridor.source} → {corridor.target}",
+            y=TOP + index * BAND,
+            submitted=PLOT_WIDTH * corridor.submitted // top_value,
+            settled=PLOT_WIDTH * corridor.settled // top_value,
+            submitted_text=fmt.amount(corridor.submitted, base),
+            settled_text=fmt.amount(corridor.settled, base),
+        )
+        for index, corridor in enumerate(corridors)
+    )
+    axis_y = TOP + BAND * len(bars)
+    ticks = tuple(
+        AxisTick(LABEL_WIDTH + PLOT_WIDTH * k // TICKS, fmt.amount(step * k, base))
+        for k in range(TICKS + 1)
+    )
+    return CycleChart(bars, ticks, axis_y, LABEL_WIDTH + PLOT_WIDTH + 140, axis_y + 30)

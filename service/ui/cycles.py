@@ -26,7 +26,7 @@ from clearing.domain.cycles import (
 )
 from clearing.domain.errors import ClearingError, InvalidInput
 from clearing.domain.money import format_amount, format_rate
-from clearing.domain.netting import CorridorTotal, Settlement
+from clearing.domain.netting import Settlement
 from clearing.domain.obligations import Policy
 from clearing.domain.payments import Purpose, cycle_payment_reference
 from clearing.entrypoints import bootstrap
@@ -35,8 +35,8 @@ from clearing.use_cases.settlement import AWAITING_PAY_INS, PositionView
 from clearing.use_cases.validation import MAX_CYCLE_NUMBER
 from service.errors import status_of
 from service.schemas import PayInIn, RatesIn
+from service.ui.charts import corridor_chart
 from service.ui.common import PAGE_SIZE, PageRoute, SignedIn, Viewer
-from service.ui.formatting import Formats
 from service.ui.words import WORDS
 
 router = APIRouter(prefix="/ui/cycles", include_in_schema=False, route_class=PageRoute)
@@ -126,7 +126,7 @@ def _cycle_page(
         "cycle": cycle,
         "base": base,
         "corridors": corridors,
-        "chart": _corridor_chart(corridors, base, viewer.formats),
+        "chart": corridor_chart(corridors, base, viewer.formats) if corridors else None,
         "views": views,
         "names": viewer.names(),
         "rates": _rate_rows(cycle),
@@ -607,24 +607,3 @@ def _statement_row(s: Settlement, participant_id: str, jurisdictions: Any) -> St
         s.debtor_leg if payable else s.creditor_leg,
         jurisdictions.get(home, o.currency),
     )
-
-
-# -- the corridor chart -------------------------------------------------------------------------
-
-
-def _corridor_chart(corridors: list[CorridorTotal], base: str, fmt: Formats) -> dict[str, Any]:
-    """Bar geometry for the SVG chart: submitted vs settled per corridor, to one scale."""
-    width = 560
-    largest = max((c.submitted for c in corridors), default=0) or 1
-    bars = [
-        {
-            "label": f"{corridor.source} → {corridor.target}",
-            "y": 20 + index * 46,
-            "submitted": width * corridor.submitted // largest,
-            "settled": width * corridor.settled // largest,
-            "submitted_text": fmt.money(corridor.submitted, base),
-            "settled_text": fmt.money(corridor.settled, base),
-        }
-        for index, corridor in enumerate(corridors)
-    ]
-    return {"bars": bars, "height": 40 + 46 * len(bars), "width": width + 160}

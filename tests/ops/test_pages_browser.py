@@ -66,6 +66,9 @@ def test_an_operator_signs_in_approves_a_proposed_cycle_and_sees_it_approved(
     expect(page.get_by_test_id("cycle-status")).to_have_text("proposed")
     expect(page.get_by_test_id("digest")).to_have_text(cycle.digest)
     expect(page.locator("svg.chart rect")).to_have_count(4)
+    # A value axis of five round ticks, and each bar's value written beside it.
+    expect(page.locator("svg.chart text.axis")).to_have_count(5)
+    expect(page.locator("svg.chart text.value")).to_have_count(4)
 
     page.get_by_test_id("approve").click()
     expect(page.get_by_test_id("approve-digest")).to_have_text(cycle.digest)
