@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from clearing.adapters.files.bank_statements import read_camt, read_statement_csv
 from clearing.adapters.files.imbalance import imbalance_csv, imbalance_document
+from clearing.adapters.files.invoices import INVOICE_COLUMNS
 from clearing.adapters.files.payments import instructions_csv, pain_001, transfers_csv
 from clearing.adapters.persistence.database import (
     DatabaseUnavailable,
@@ -29,6 +30,7 @@ from clearing.domain.payments import PaymentOrder
 from clearing.use_cases.ports import UnitOfWorkFactory
 
 __all__ = [
+    "INVOICE_COLUMNS",
     "DatabaseUnavailable",
     "check_payment_format",
     "create_database_if_missing",

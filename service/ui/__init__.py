@@ -11,12 +11,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service.ui import bank, cycles, invoices, ledger, lines, reports, session
+from service.ui import bank, cycles, invoices, ledger, lines, reports, session, statements
 from service.ui.common import HERE
 
 
 def install(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
-    for area in (session, invoices, cycles, bank, lines, reports, ledger):
+    for area in (session, invoices, cycles, statements, bank, lines, reports, ledger):
         app.include_router(area.router)
     app.include_router(session.fallback)

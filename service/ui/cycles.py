@@ -1,6 +1,7 @@
-"""Cycle pages: the operators' workflow from opening a cycle to its payment files (rates,
-cut-off, a two-step approval, reject, pay-ins, defaults, downloads), the auditors' read-only
-view of it, and the participants' statements (a trader's own list is its "Statements").
+"""Cycle pages: the operators' workflow from opening a cycle to its settlement (rates, cut-off,
+a two-step approval, reject, pay-ins, defaults), the auditors' read-only view of it, and a
+trader's list of cycles (its "Statements"); the settled cycle's files and the statements are
+in :mod:`service.ui.statements`.
 
 Every action runs the use case the API runs, parsed by the API's own models (``RatesIn``,
 ``PayInIn``), and comes back to the cycle with a notice or the refusal.
@@ -9,7 +10,6 @@ Every action runs the use case the API runs, parsed by the API's own models (``R
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -26,10 +26,7 @@ from clearing.domain.cycles import (
 )
 from clearing.domain.errors import ClearingError, InvalidInput
 from clearing.domain.money import format_amount, format_rate
-from clearing.domain.netting import Settlement
 from clearing.domain.obligations import Policy
-from clearing.domain.payments import Purpose, cycle_payment_reference
-from clearing.entrypoints import bootstrap
 from clearing.use_cases import cycles, settlement
 from clearing.use_cases.settlement import AWAITING_PAY_INS, PositionView
 from clearing.use_cases.validation import MAX_CYCLE_NUMBER
@@ -88,7 +85,7 @@ def open_cycle(viewer: SignedIn, policy: Annotated[str, Form()] = "fifo") -> Res
     except ClearingError as error:
         return viewer.back("/ui/cycles", error=viewer.explain(error))
     return viewer.back(
-        _url(cycle.id),
+        cycle_url(cycle.id),
         message=viewer.gettext(
             "Cycle %(number)s opened: set its rates, then close it at cut-off.",
             number=cycle.number,
@@ -156,7 +153,7 @@ def _cycle_page(
     return viewer.page("cycle.html", status, **page, **context)
 
 
-def _url(cycle_id: str) -> str:
+def cycle_url(cycle_id: str) -> str:
     return f"/ui/cycles/{cycle_id}"
 
 
@@ -261,7 +258,7 @@ def set_rates(
             rate_values=document,
             error=viewer.explain(error),
         )
-    return viewer.back(_url(cycle_id), message=_rates_set(viewer, cycle))
+    return viewer.back(cycle_url(cycle_id), message=_rates_set(viewer, cycle))
 
 
 @router.post("/{cycle_id}/rates/upload")
@@ -271,14 +268,14 @@ def upload_rates(viewer: SignedIn, cycle_id: str, file: Annotated[UploadFile, Fi
         document = json.loads(file.file.read().decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
         return viewer.back(
-            _url(cycle_id),
+            cycle_url(cycle_id),
             error=viewer.gettext("The file is not a RATES.json document (UTF-8 JSON)."),
         )
     try:
         cycle = _store_rates(viewer, cycle_id, document)
     except ClearingError as error:
-        return viewer.back(_url(cycle_id), error=viewer.explain(error))
-    return viewer.back(_url(cycle_id), message=_rates_set(viewer, cycle))
+        return viewer.back(cycle_url(cycle_id), error=viewer.explain(error))
+    return viewer.back(cycle_url(cycle_id), message=_rates_set(viewer, cycle))
 
 
 def _store_rates(viewer: Viewer, cycle_id: str, document: Any) -> Cycle:
@@ -313,9 +310,9 @@ def close_cycle(viewer: SignedIn, cycle_id: str) -> Response:
     try:
         cycle = cycles.close_cycle(viewer.uow(), viewer.principal, cycle_id)
     except ClearingError as error:
-        return viewer.back(_url(cycle_id), error=viewer.explain(error))
+        return viewer.back(cycle_url(cycle_id), error=viewer.explain(error))
     return viewer.back(
-        _url(cycle_id),
+        cycle_url(cycle_id),
         message=viewer.gettext(
             "Cut-off done: cycle %(number)s is %(status)s.",
             number=cycle.number,
@@ -364,7 +361,7 @@ def approval_page(viewer: SignedIn, cycle_id: str) -> Response:
 
 @router.post("/{cycle_id}/approve")
 def approve(viewer: SignedIn, cycle_id: str, digest: Annotated[str, Form()]) -> Response:
-    url = _url(cycle_id)
+    url = cycle_url(cycle_id)
     try:
         cycle = cycles.approve_cycle(viewer.uow(), viewer.principal, cycle_id, digest)
     except ClearingError as error:
@@ -387,7 +384,7 @@ def approve(viewer: SignedIn, cycle_id: str, digest: Annotated[str, Form()]) -> 
 
 @router.post("/{cycle_id}/reject")
 def reject(viewer: SignedIn, cycle_id: str, reason: Annotated[str, Form()] = "") -> Response:
-    url = _url(cycle_id)
+    url = cycle_url(cycle_id)
     try:
         cycles.reject_cycle(viewer.uow(), viewer.principal, cycle_id, reason)
     except ClearingError as error:
@@ -461,7 +458,7 @@ def record_pay_in(
         message = viewer.gettext(
             "Pay-in of %(participant)s recorded.", participant=body.participant_id
         )
-    return viewer.back(_url(cycle_id), message=message)
+    return viewer.back(cycle_url(cycle_id), message=message)
 
 
 def _pay_in(typed: dict[str, str]) -> PayInIn:
@@ -483,127 +480,13 @@ def declare_default(
             viewer.uow(), viewer.principal, cycle_id, participant_id, reason
         )
     except ClearingError as error:
-        return viewer.back(_url(cycle_id), error=viewer.explain(error))
+        return viewer.back(cycle_url(cycle_id), error=viewer.explain(error))
     return viewer.back(
-        _url(successor.id),
+        cycle_url(successor.id),
         message=viewer.gettext(
             "%(participant)s declared in default. Cycle %(number)s re-nets without it and "
             "must be approved again.",
             participant=participant_id,
             number=successor.number,
         ),
-    )
-
-
-# -- downloads ----------------------------------------------------------------------------------
-
-
-@router.get("/{cycle_id}/payments")
-def payment_file(
-    viewer: SignedIn,
-    cycle_id: str,
-    entity: str = "",
-    file_format: Annotated[str, Query(alias="format")] = "pain001",
-) -> Response:
-    """The entity's credit transfers for a settled cycle, as ``GET /v1/cycles/{id}/payments``
-    writes them (pain.001 or CSV); nothing to pay comes back as a notice."""
-    url = _url(cycle_id)
-    payer = entity or viewer.principal.scope.entity
-    try:
-        bootstrap.check_payment_format(file_format)
-        if payer is None:
-            raise InvalidInput("name the entity whose payments to write", field="entity")
-        order = settlement.payment_order(viewer.uow(), viewer.principal, cycle_id, payer)
-    except ClearingError as error:
-        return viewer.back(url, error=viewer.explain(error))
-    if not order.transfers:
-        return viewer.back(
-            url,
-            message=viewer.gettext(
-                "Nothing to pay: %(entity)s makes no pay-out or refund in this cycle, so there "
-                "is no file.",
-                entity=payer,
-            ),
-        )
-    suffix = "xml" if file_format == "pain001" else "csv"
-    return Response(
-        bootstrap.payment_file(order, file_format),
-        media_type=bootstrap.PAYMENT_FORMATS[file_format],
-        headers={
-            "Content-Disposition": f'attachment; filename="{cycle_id}-{payer}-payments.{suffix}"'
-        },
-    )
-
-
-@router.get("/{cycle_id}/instructions.csv")
-def instructions_csv(viewer: SignedIn, cycle_id: str, entity: str = "") -> Response:
-    """The payment instructions for an entity's bank, as ``…/instructions.csv`` writes them."""
-    try:
-        rows = settlement.payment_instructions(
-            viewer.uow(), viewer.principal, cycle_id, entity or None
-        )
-    except ClearingError as error:
-        return viewer.back(_url(cycle_id), error=viewer.explain(error))
-    return Response(
-        bootstrap.instructions_csv(rows),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{cycle_id}.csv"'},
-    )
-
-
-# -- statements ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StatementRow:
-    """One obligation of a statement, from the participant's side: what it owes (``payable``)
-    or is owed, and its own leg in its entity's currency."""
-
-    settlement: Settlement
-    payable: bool
-    counterparty: str
-    leg: int
-    leg_currency: str
-
-
-@router.get("/{cycle_id}/statements/{participant_id}", response_class=HTMLResponse)
-def statement_page(viewer: SignedIn, cycle_id: str, participant_id: str) -> Response:
-    """What the cycle discharged for one participant and its payment instruction: a trader's
-    own, or one of an operator's entity's participants (others are not found)."""
-    found = settlement.participant_statement(
-        viewer.uow(), viewer.principal, cycle_id, participant_id
-    )
-    cycle = found.cycle
-    jurisdictions = cycle.rates.jurisdictions if cycle.rates else {}
-    rows = [_statement_row(s, participant_id, jurisdictions) for s in found.settlements]
-    view = found.view
-    pay_out_reference = (
-        cycle_payment_reference(cycle.number, cycle.id, participant_id, Purpose.PAY_OUT)
-        if view is not None and view.position.net > 0
-        else None
-    )
-    return viewer.page(
-        "cycle_statement.html",
-        cycle=cycle,
-        participant_id=participant_id,
-        view=view,
-        rows=rows,
-        refunds=found.refunds,
-        pay_out_reference=pay_out_reference,
-        names=viewer.names(),
-        own=viewer.principal.participant_id == participant_id,
-        discharged=cycle.status is CycleStatus.SETTLED,
-    )
-
-
-def _statement_row(s: Settlement, participant_id: str, jurisdictions: Any) -> StatementRow:
-    o = s.obligation
-    payable = o.debtor_id == participant_id
-    home = o.debtor_jurisdiction if payable else o.creditor_jurisdiction
-    return StatementRow(
-        s,
-        payable,
-        o.creditor_id if payable else o.debtor_id,
-        s.debtor_leg if payable else s.creditor_leg,
-        jurisdictions.get(home, o.currency),
     )

@@ -28,6 +28,7 @@ from clearing.domain.errors import ClearingError, InvalidInput
 from clearing.domain.invoices import LIFECYCLE, Action, Invoice, InvoiceDraft, Status
 from clearing.domain.money import format_amount
 from clearing.domain.rates import check_jurisdiction
+from clearing.entrypoints import bootstrap
 from clearing.use_cases import ageing, invoices
 from clearing.use_cases.invoices import MAX_BATCH, InvoiceSearch
 from clearing.use_cases.ports import UnitOfWork
@@ -39,15 +40,10 @@ from service.ui.i18n import N_, translations
 
 router = APIRouter(prefix="/ui/invoices", include_in_schema=False, route_class=PageRoute)
 
-#: The fields of one invoice on the form and in a CSV header, in the order shown.
+#: The fields of one invoice on the form and in a CSV header, in the order shown: the columns
+#: of an invoices file but the exporter's (the trader submitting is the exporter).
 INVOICE_FIELDS: tuple[str, ...] = (
-    "invoice_number",
-    "importer_id",
-    "currency",
-    "amount",
-    "issue_date",
-    "due_date",
-    "hs_code",
+    *(column for column in bootstrap.INVOICE_COLUMNS if column != "exporter_id"),
     "description",
 )
 #: A CSV may leave this column out (the description is optional).

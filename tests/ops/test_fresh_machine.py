@@ -20,11 +20,14 @@ def test_the_readme_names_make_test_as_the_test_command() -> None:
     assert re.search(r"^make test\b", (ROOT / "README.md").read_text(), re.MULTILINE)
 
 
-def test_make_test_installs_the_dev_tools_and_the_browser_before_running_the_suite() -> None:
+def test_make_test_installs_dev_tools_browser_curl_and_jq_before_running_the_suite() -> None:
     recipe = dry_run_of("test")
     installs_tools = recipe.index("pip install")
-    installs_browser = recipe.index("apt-get install -y -qq chromium")
+    # chromium for the browser tests, curl and jq for the README's tour: whichever is missing.
+    looks_for_tools = recipe.index("for tool in chromium curl jq")
+    installs_browser = recipe.index("apt-get install -y -qq $missing")
     runs_suite = recipe.index("pytest")
+    assert looks_for_tools < installs_browser
     assert installs_tools < runs_suite
     assert installs_browser < runs_suite
 

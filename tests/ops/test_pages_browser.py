@@ -6,49 +6,22 @@ Needs Debian's chromium (``make test`` installs it). A failing test leaves a scr
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, Route, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect
 
 from clearing.use_cases import cycles
 from service.app import create_app
 from tests.ops.live_server import app_in_thread
 from tests.pilot import Pilot, settle
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
 def server(pilot: Pilot) -> Iterator[str]:
     with app_in_thread(create_app(pilot.uows)) as url:
         yield url
-
-
-@pytest.fixture
-def page(request: pytest.FixtureRequest) -> Iterator[Page]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        tab = browser.new_page(viewport={"width": 1200, "height": 1000})
-        yield tab
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
 
 
 def test_an_operator_signs_in_approves_a_proposed_cycle_and_sees_it_approved(

@@ -9,7 +9,6 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from clearing.domain.access import Role
@@ -18,21 +17,11 @@ from clearing.domain.money import format_amount
 from clearing.use_cases import cycles, participants, settlement
 from clearing.use_cases import keys as keys_use_cases
 from clearing.use_cases.settlement import PositionView
-from service.app import create_app
 from tests.bank_files import Line, camt
+from tests.ops.pages import sign_in
 from tests.pilot import ENTITY_BANKS, RATES, Pilot, settle
 
 EXAMPLE_RATES = Path(__file__).resolve().parents[2] / "examples" / "rates-2026-10.json"
-
-
-@pytest.fixture
-def client(pilot: Pilot) -> TestClient:
-    return TestClient(create_app(pilot.uows))
-
-
-def sign_in(client: TestClient, key: str) -> None:
-    answer = client.post("/ui/login", data={"key": key}, follow_redirects=False)
-    assert answer.status_code == 303
 
 
 def cycle_of(pilot: Pilot, cycle_id: str) -> Cycle:

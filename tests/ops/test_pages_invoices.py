@@ -13,21 +13,11 @@ from fastapi.testclient import TestClient
 from clearing.domain.ageing import AgeingKind
 from clearing.domain.invoices import Invoice, InvoiceDraft, Status
 from clearing.use_cases import ageing, invoices
-from service.app import create_app
 from service.ui import invoices as invoice_pages
+from tests.ops.pages import sign_in
 from tests.pilot import Pilot
 
 HEADER = "invoice_number,importer_id,currency,amount,issue_date,due_date,hs_code,description"
-
-
-@pytest.fixture
-def client(pilot: Pilot) -> TestClient:
-    return TestClient(create_app(pilot.uows))
-
-
-def sign_in(client: TestClient, key: str) -> None:
-    answer = client.post("/ui/login", data={"key": key}, follow_redirects=False)
-    assert answer.status_code == 303
 
 
 def participant(pilot: Pilot, name: str) -> str:

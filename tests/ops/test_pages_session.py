@@ -5,23 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.ui.formatting import Formats
+from tests.ops.pages import sign_in
 from tests.pilot import Pilot
-
-
-@pytest.fixture
-def client(pilot: Pilot) -> TestClient:
-    return TestClient(create_app(pilot.uows))
-
-
-def sign_in(client: TestClient, key: str, next_page: str = "") -> str:
-    answer = client.post("/ui/login", data={"key": key, "next": next_page}, follow_redirects=False)
-    assert answer.status_code == 303
-    return answer.headers["location"]
 
 
 def test_each_role_lands_on_its_home_page(pilot: Pilot, client: TestClient) -> None:

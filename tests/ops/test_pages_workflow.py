@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import re
-import shutil
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ import pytest
 import sepaxml
 import xmlschema
 from babel.messages.pofile import read_po
-from playwright.sync_api import LocatorAssertions, Page, expect, sync_playwright
+from playwright.sync_api import LocatorAssertions, Page, expect
 
 from clearing.adapters.files import payments
 from clearing.domain.access import Principal, Role
@@ -50,20 +49,9 @@ from tests.ops.live_server import app_in_thread
 from tests.pilot import ENTITY_BANKS, PARTICIPANT_BANKS, RATES
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "out" / "screenshots"
 RATES_FILE = ROOT / "examples" / "rates-2026-10.json"
 PAIN_001_XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.09.xsd"
 NS = {"p": payments.PAIN_001_NAMESPACE}
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Who acts for each entity where one operator is enough (pay-ins, imports, downloads).
 DESK = {"CN": "cn-approver-1", "RU": "ru-operator"}
 #: The second cycle's trade: RU-1 sells to CN-1 in CNY, CN-2 to RU-2 in RUB. Each corridor
@@ -242,20 +230,6 @@ def world(uows: UnitOfWorkFactory) -> World:
 def server(world: World) -> Iterator[str]:
     with app_in_thread(create_app(world.uows)) as url:
         yield url
-
-
-@pytest.fixture
-def page(request: pytest.FixtureRequest) -> Iterator[Page]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        tab = browser.new_page(viewport={"width": 1200, "height": 1000}, accept_downloads=True)
-        yield tab
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
 
 
 @pytest.fixture(scope="module")
