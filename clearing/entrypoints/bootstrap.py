@@ -8,6 +8,7 @@ here too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from clearing.adapters.files.bank_statements import read_camt, read_statement_csv
@@ -25,6 +26,7 @@ from clearing.adapters.persistence.database import (
     upgrade,
 )
 from clearing.adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from clearing.domain.bank import BankStatement
 from clearing.domain.errors import InvalidInput
 from clearing.domain.payments import PaymentOrder
 from clearing.use_cases.ports import UnitOfWorkFactory
@@ -41,6 +43,7 @@ __all__ = [
     "read_camt",
     "read_statement_csv",
     "ready_unit_of_work_factory",
+    "statement_reader",
     "unit_of_work_factory",
     "upgrade_database",
 ]
@@ -71,6 +74,26 @@ def upgrade_database(url: str | None = None) -> str:
     """Apply the migrations (idempotent); returns the database's URL without its password."""
     upgrade(url)
     return display_url(database_url(url))
+
+
+#: How a bank statement is read, by the media type it comes as: camt.053/camt.054 or CSV.
+STATEMENT_READERS: dict[str, Callable[[bytes], BankStatement]] = {
+    "application/xml": read_camt,
+    "text/xml": read_camt,
+    "text/csv": read_statement_csv,
+}
+
+
+def statement_reader(media_type: str) -> Callable[[bytes], BankStatement]:
+    """The reader of a statement sent as ``media_type``; any other type is refused."""
+    try:
+        return STATEMENT_READERS[media_type]
+    except KeyError:
+        raise InvalidInput(
+            f"{media_type or 'no content type'} is not a statement: send camt.053/camt.054 as "
+            "application/xml, or CSV as text/csv",
+            field="Content-Type",
+        ) from None
 
 
 #: The payment file formats, and the media type of each.

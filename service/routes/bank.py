@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 from clearing.domain.access import Role
 from clearing.domain.bank import OPEN_SUSPENSE, SUSPENSE_STATES, BankStatement, Reconciliation
 from clearing.domain.canonical import sha256_hex
-from clearing.domain.errors import InvalidInput
 from clearing.entrypoints import bootstrap
 from clearing.use_cases import bank, suspense
 from clearing.use_cases.validation import MAX_PAGE, check_id_cursor
@@ -37,9 +36,6 @@ router = APIRouter(
     dependencies=[StrictQuery],
 )
 
-_XML = ("application/xml", "text/xml")
-_CSV = ("text/csv",)
-
 
 @dataclass(frozen=True, slots=True)
 class Upload:
@@ -55,15 +51,9 @@ async def statement_body(request: Request, principal: CurrentPrincipal) -> Uploa
     seconds)."""
     principal.require(Role.OPERATOR)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in _XML + _CSV:
-        raise InvalidInput(
-            f"{media_type or 'no content type'} is not a statement: send camt.053/camt.054 as "
-            "application/xml, or CSV as text/csv",
-            field="Content-Type",
-        )
+    read = bootstrap.statement_reader(media_type)
     content = await request.body()
     fingerprint = StatementFingerprint(media_type=media_type, sha256=sha256_hex(content))
-    read = bootstrap.read_camt if media_type in _XML else bootstrap.read_statement_csv
     return Upload(await run_in_threadpool(read, content), fingerprint)
 
 

@@ -29,9 +29,6 @@ from service.ui.common import PAGE_SIZE, PageRoute, SignedIn, Viewer
 
 router = APIRouter(prefix="/ui/bank", include_in_schema=False, route_class=PageRoute)
 
-#: The media types ``POST /v1/bank-statements`` reads, and how.
-_XML = ("application/xml", "text/xml")
-_CSV = ("text/csv",)
 #: What a file's name says it is, for browsers that upload it as a generic type.
 _BY_SUFFIX = {".xml": "application/xml", ".csv": "text/csv"}
 #: How many recent cycles the assign form offers as awaiting pay-ins.
@@ -137,17 +134,9 @@ def _statement(upload: UploadFile) -> BankStatement:
     generic type (``application/octet-stream``, a spreadsheet's) falls back to the name's
     suffix."""
     media_type = (upload.content_type or "").split(";")[0].strip().lower()
-    if media_type not in _XML + _CSV:
+    if media_type not in bootstrap.STATEMENT_READERS:
         media_type = _BY_SUFFIX.get(PurePath(upload.filename or "").suffix.lower(), media_type)
-    if media_type not in _XML + _CSV:
-        raise InvalidInput(
-            f"{media_type or 'no content type'} is not a statement: send camt.053/camt.054 as "
-            "application/xml, or CSV as text/csv",
-            field="Content-Type",
-        )
-    content = upload.file.read()
-    read = bootstrap.read_camt if media_type in _XML else bootstrap.read_statement_csv
-    return read(content)
+    return bootstrap.statement_reader(media_type)(upload.file.read())
 
 
 def _report_rows(report: ImportReport) -> list[dict[str, Any]]:
