@@ -40,21 +40,28 @@ class Pilot:
     cycle: Cycle
 
 
-def make_pilot(uows: UnitOfWorkFactory) -> Pilot:
-    """CN and RU, two traders each, four confirmed invoices and a proposed cycle."""
-    for code, currency, name in (
-        ("CN", "CNY", "China clearing entity"),
-        ("RU", "RUB", "Russia clearing entity"),
+def make_parties(
+    uows: UnitOfWorkFactory,
+    operators: tuple[tuple[str, str], ...] = (("op-CN", "CN"), ("op-RU", "RU")),
+    approvals: tuple[int, int] = (1, 1),
+) -> tuple[dict[str, str], dict[str, Principal]]:
+    """CN and RU (with ``approvals`` required of each), an admin, an auditor, the named
+    ``operators`` (name, entity) and two traders on each side: every key and principal by name."""
+    for (code, currency, name), required in zip(
+        (("CN", "CNY", "China clearing entity"), ("RU", "RUB", "Russia clearing entity")),
+        approvals,
+        strict=True,
     ):
         bank_code, account = ENTITY_BANKS[code]
-        participants.add_entity(uows(), code, currency, name, bank_code=bank_code, account=account)
+        participants.add_entity(
+            uows(), code, currency, name, required, bank_code=bank_code, account=account
+        )
     keys: dict[str, str] = {}
     principals: dict[str, Principal] = {}
     for name, role, entity in (
         ("admin", Role.ADMIN, None),
         ("auditor", Role.AUDITOR, None),
-        ("op-CN", Role.OPERATOR, "CN"),
-        ("op-RU", Role.OPERATOR, "RU"),
+        *((name, Role.OPERATOR, entity) for name, entity in operators),
     ):
         keys[name], principals[name] = keys_use_cases.create_key(uows(), role, entity=entity)
     for name, entity in (("cn1", "CN"), ("cn2", "CN"), ("ru1", "RU"), ("ru2", "RU")):
@@ -69,6 +76,12 @@ def make_pilot(uows: UnitOfWorkFactory) -> Pilot:
         keys[name], principals[name] = keys_use_cases.create_key(
             uows(), Role.TRADER, participant_id=participant.id
         )
+    return keys, principals
+
+
+def make_pilot(uows: UnitOfWorkFactory) -> Pilot:
+    """CN and RU, two traders each, four confirmed invoices and a proposed cycle."""
+    keys, principals = make_parties(uows)
     deals = [
         ("ru1", "cn1", "RUB", "1000000.00"),
         ("ru2", "cn2", "CNY", "52000.00"),

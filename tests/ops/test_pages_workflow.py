@@ -32,13 +32,12 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import LocatorAssertions, Page, expect
 
 from clearing.adapters.files import payments
-from clearing.domain.access import Principal, Role
+from clearing.domain.access import Principal
 from clearing.domain.cycles import Cycle, CycleStatus
 from clearing.domain.invoices import InvoiceDraft
 from clearing.domain.money import format_amount
 from clearing.entrypoints import bootstrap
-from clearing.use_cases import bank, cycles, invoices, participants, settlement
-from clearing.use_cases import keys as keys_use_cases
+from clearing.use_cases import bank, cycles, invoices, settlement
 from clearing.use_cases.ports import UnitOfWorkFactory
 from clearing.use_cases.settlement import PositionView
 from service.app import create_app
@@ -46,7 +45,7 @@ from service.ui.i18n import catalogue_path
 from service.ui.invoices import INVOICE_FIELDS
 from tests.bank_files import Line, camt
 from tests.ops.live_server import app_in_thread
-from tests.pilot import ENTITY_BANKS, PARTICIPANT_BANKS, RATES
+from tests.pilot import ENTITY_BANKS, RATES, make_parties
 
 ROOT = Path(__file__).resolve().parents[2]
 RATES_FILE = ROOT / "examples" / "rates-2026-10.json"
@@ -106,37 +105,16 @@ class World:
 def make_world(uows: UnitOfWorkFactory) -> World:
     """CN (four eyes) and RU; an admin, an auditor, a CN operator who opens and closes cycles,
     two CN operators who approve, one RU operator, and two traders on each side."""
-    for code, currency, name, approvals in (
-        ("CN", "CNY", "China clearing entity", 2),
-        ("RU", "RUB", "Russia clearing entity", 1),
-    ):
-        bank_code, account = ENTITY_BANKS[code]
-        participants.add_entity(
-            uows(), code, currency, name, approvals, bank_code=bank_code, account=account
-        )
-    keys: dict[str, str] = {}
-    principals: dict[str, Principal] = {}
-    for name, role, entity in (
-        ("admin", Role.ADMIN, None),
-        ("auditor", Role.AUDITOR, None),
-        ("cn-closer", Role.OPERATOR, "CN"),
-        ("cn-approver-1", Role.OPERATOR, "CN"),
-        ("cn-approver-2", Role.OPERATOR, "CN"),
-        ("ru-operator", Role.OPERATOR, "RU"),
-    ):
-        keys[name], principals[name] = keys_use_cases.create_key(uows(), role, entity=entity)
-    for name, entity in (("cn1", "CN"), ("cn2", "CN"), ("ru1", "RU"), ("ru2", "RU")):
-        participant = participants.register_participant(
-            uows(),
-            principals["admin"],
-            name=f"Trader {name}",
-            entity=entity,
-            bank_account=f"{entity}0000000000{name[-1]}",
-            bank_code=PARTICIPANT_BANKS[entity],
-        )
-        keys[name], principals[name] = keys_use_cases.create_key(
-            uows(), Role.TRADER, participant_id=participant.id
-        )
+    keys, principals = make_parties(
+        uows,
+        operators=(
+            ("cn-closer", "CN"),
+            ("cn-approver-1", "CN"),
+            ("cn-approver-2", "CN"),
+            ("ru-operator", "RU"),
+        ),
+        approvals=(2, 1),
+    )
     return World(uows, keys, principals)
 
 
