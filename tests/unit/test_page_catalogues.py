@@ -1,10 +1,12 @@
 """The pages' message catalogues are complete: every message the templates and the service
 mark for translation has a Chinese and a Russian translation, none fuzzy, with the same
-placeholders; and every status, role and policy the pages show has its word."""
+placeholders; no template shows text it did not mark; and every status, role and policy the
+pages show has its word."""
 
 from __future__ import annotations
 
 import enum
+import re
 from functools import cache
 from pathlib import Path
 
@@ -74,3 +76,21 @@ def test_a_catalogue_holds_no_message_the_sources_no_longer_use(language: str) -
 @pytest.mark.parametrize("enumeration", [Status, CycleStatus, Role, Policy, LineStatus, LineAction])
 def test_every_member_the_pages_show_has_its_word(enumeration: type[enum.StrEnum]) -> None:
     assert [member.value for member in enumeration if member.value not in WORDS] == []
+
+
+#: Jinja tags and comments, scripts and styles: what a template's literal text is not.
+NOT_TEXT = re.compile(
+    r"\{#.*?#\}|\{\{.*?\}\}|\{%.*?%\}|<script.*?</script>|<style.*?</style>", re.S
+)
+#: A word a reader would need translated: two letters or more, not a code such as CNY or RU.
+WORD = re.compile(r"\b(?![A-Z]{2,4}\b)[A-Za-z]{2,}")
+
+
+@pytest.mark.parametrize(
+    "template", sorted(p.name for p in (SERVICE / "ui" / "templates").glob("*.html"))
+)
+def test_a_template_shows_no_text_it_did_not_mark_for_translation(template: str) -> None:
+    markup = NOT_TEXT.sub(" ", (SERVICE / "ui" / "templates" / template).read_text())
+    texts = re.findall(r">([^<]+)<", markup)
+    attributes = re.findall(r'(?:placeholder|title|aria-label|alt)="([^"]*)"', markup)
+    assert [t.strip() for t in [*texts, *attributes] if WORD.search(t)] == []
