@@ -148,6 +148,21 @@ class Viewer:
         separator = "&" if "?" in url else "?"
         return RedirectResponse(f"{url}{separator}{query}" if query else url, status_code=303)
 
+    def names_of(self, participant_ids: set[str]) -> dict[str, str]:
+        """Names of these participants, those the viewer may see; for a long list, as
+        :meth:`names` (one read of them all rather than one each)."""
+        if len(participant_ids) > PAGE_SIZE:
+            return self.names()
+        found: dict[str, str] = {}
+        for participant_id in sorted(participant_ids):
+            try:
+                found[participant_id] = participants.get_participant(
+                    self.uow(), self.principal, participant_id
+                ).name
+            except ClearingError:
+                continue
+        return found
+
     def names(self) -> dict[str, str]:
         """Names of the participants the viewer may see, by id (others show as bare ids)."""
         found: dict[str, str] = {}

@@ -122,7 +122,10 @@ def _verify(viewer: Viewer) -> VerificationReport:
 def ledger_page(viewer: SignedIn) -> Response:
     viewer.require(Role.AUDITOR, Role.OPERATOR)
     checked = verification(viewer)
+    # A settled cycle leaves every participant's account at zero: only the others are shown
+    # (the CSV has them all), which keeps the page small whatever the number of participants.
     balances = audit.ledger_balances(viewer.uow(), viewer.principal)
+    shown = _balance_rows({key: minor for key, minor in balances.items() if minor})
     after = audit.page_before(viewer.uow(), viewer.principal, checked.seq + 1, NEWEST)
     documents = (
         [] if after is None else audit.ledger_entries(viewer.uow(), viewer.principal, after, NEWEST)
@@ -130,9 +133,10 @@ def ledger_page(viewer: SignedIn) -> Response:
     return viewer.page(
         "ledger.html",
         checked=checked,
-        balances=_balance_rows(balances),
+        balances=shown,
+        zero_balances=len(balances) - len(shown),
         entries=list(reversed(_rows(viewer, documents))),
-        names=viewer.names(),
+        names=viewer.names_of(_participants_of(shown)),
         scope=viewer.principal.scope.entity,
     )
 
@@ -315,6 +319,11 @@ class BalanceRow:
     account: str
     currency: str
     minor: int
+
+
+def _participants_of(rows: list[BalanceRow]) -> set[str]:
+    prefix = "participant:"
+    return {row.account[len(prefix) :] for row in rows if row.account.startswith(prefix)}
 
 
 def _balance_rows(balances: Mapping[tuple[str, str, str], int]) -> list[BalanceRow]:
