@@ -185,32 +185,6 @@ def invoice_history(uow: UnitOfWork, principal: Principal, invoice_id: str) -> l
         return uow.invoices.history(invoice_id)
 
 
-def list_invoices(
-    uow: UnitOfWork,
-    principal: Principal,
-    *,
-    status: str | None = None,
-    cycle_id: str | None = None,
-    stale: bool | None = None,
-    after_sequence: int | None = None,
-    limit: int = 100,
-    as_of: datetime | None = None,
-) -> list[Invoice]:
-    """The invoices the caller may see, in submission order, each flagged ``stale`` by the
-    ageing rules as of ``as_of`` (now); ``stale=True`` lists the stale queue (DESIGN §6a)."""
-    return search_invoices(
-        uow,
-        principal,
-        InvoiceSearch(),
-        status=status,
-        cycle_id=cycle_id,
-        stale=stale,
-        after_sequence=after_sequence,
-        limit=limit,
-        as_of=as_of,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class InvoiceSearch:
     """What narrows a listing beyond status, cycle and stale: a counterparty (exporter or
@@ -248,11 +222,11 @@ def _within(day: date, first: date | None, last: date | None) -> bool:
     return (first is None or first <= day) and (last is None or day <= last)
 
 
-def search_invoices(
+def list_invoices(
     uow: UnitOfWork,
     principal: Principal,
-    search: InvoiceSearch,
     *,
+    search: InvoiceSearch | None = None,
     status: str | None = None,
     cycle_id: str | None = None,
     stale: bool | None = None,
@@ -260,11 +234,15 @@ def search_invoices(
     limit: int = 100,
     as_of: datetime | None = None,
 ) -> list[Invoice]:
-    """As :func:`list_invoices`, narrowed by ``search``: up to ``limit`` matching invoices after
-    ``after_sequence``, so the last one's sequence is the next page's cursor.
+    """The invoices the caller may see, in submission order, each flagged ``stale`` by the
+    ageing rules as of ``as_of`` (now); ``stale=True`` lists the stale queue (DESIGN §6a). Up to
+    ``limit`` invoices after ``after_sequence``, so the last one's sequence is the next page's
+    cursor.
 
-    Storage filters scope, status, cycle and stale; ``search`` is matched here, reading on page
-    by page until ``limit`` invoices match or the invoices end."""
+    Storage filters scope, status, cycle and stale; ``search`` (counterparty, corridor, dates)
+    is matched here, reading on page by page until ``limit`` invoices match or the invoices
+    end."""
+    search = search or InvoiceSearch()
     principal.require(Role.TRADER, Role.OPERATOR, Role.AUDITOR)
     if status is not None and status not in {s.value for s in Status}:
         raise InvalidInput(f"{status!r} is not an invoice status", field="status")

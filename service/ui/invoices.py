@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -85,10 +86,10 @@ def invoice_list(viewer: SignedIn, cursor: str = "") -> Response:
     }
     try:
         search = _search(filters)
-        found = invoices.search_invoices(
+        found = invoices.list_invoices(
             viewer.uow(),
             viewer.principal,
-            search,
+            search=search,
             status=filters["status"] or None,
             cycle_id=filters["cycle"] or None,
             stale={"yes": True, "no": False}.get(filters["stale"]),
@@ -134,11 +135,9 @@ def _corridor(text: str) -> tuple[str, str] | None:
 def _day(text: str, name: str) -> date | None:
     if not text:
         return None
-    try:
-        if _DATE.fullmatch(text):
+    if _DATE.fullmatch(text):
+        with suppress(ValueError):  # 2026-02-30 has the shape of a date but is none
             return date.fromisoformat(text)
-    except ValueError:
-        pass
     raise InvalidInput("must be a date such as 2026-12-31", field=name)
 
 
