@@ -4,7 +4,7 @@ its own entity's book."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -142,17 +142,7 @@ def verify(uow: UnitOfWork, principal: Principal | None = None) -> ledger.Verifi
                     cycle_id=cycle.id,
                 )
             )
-    recorded = {
-        str(d["cycle"]["cycle_id"]): d["cycle"].get("digest") for d in documents if d.get("cycle")
-    }
-    for cycle in cycles:
-        if cycle.id in recorded and recorded[cycle.id] != cycle.digest:
-            problems.append(
-                ledger.Problem(
-                    f"the journal records digest {recorded[cycle.id]}, the cycle {cycle.digest}",
-                    cycle_id=cycle.id,
-                )
-            )
+    problems += _recorded_digest_problems(documents, {c.id: c for c in cycles})
     problems += _line_problems(documents, stored_lines)
     return replace(
         report,
@@ -193,10 +183,15 @@ def verify_book(uow: UnitOfWork, principal: Principal) -> ledger.VerificationRep
             if d.get("kind") == "discharge" and d.get("cycle_id")
         }
         lines = _all_lines(uow, entity)
-    entries, problems = _entry_problems(documents)
+    entries: list[ledger.ChainedEntry] = []
+    problems: list[ledger.Problem] = []
+    for document in documents:
+        chained, found = ledger.entry_problems(document)
+        problems += found
+        entries += [chained] if chained is not None else []
     problems += ledger.cycle_closure_problems(entries)
     derived = ledger.balances(chained.entry for chained in entries)
-    problems += _balance_problems(derived, stored)
+    problems += ledger.stored_balance_problems(derived, stored)
     for cycle_id in discharged:
         problems += _disclosure_problems(cycle_id, approved[cycle_id], disclosed.get(cycle_id))
     problems += _recorded_digest_problems(documents, approved)
@@ -208,47 +203,6 @@ def verify_book(uow: UnitOfWork, principal: Principal) -> ledger.VerificationRep
         balances=derived,
         problems=tuple(problems),
     )
-
-
-def _entry_problems(
-    documents: list[dict[str, Any]],
-) -> tuple[list[ledger.ChainedEntry], list[ledger.Problem]]:
-    """Each entry read back and hashed again: the content check of the chain, entry by entry."""
-    entries: list[ledger.ChainedEntry] = []
-    problems: list[ledger.Problem] = []
-    for document in documents:
-        try:
-            chained = ledger.entry_from_document(document)
-        except (InvalidInput, LedgerError) as error:
-            seq = document.get("seq")
-            problems.append(
-                ledger.Problem(
-                    f"entry cannot be read: {error}", seq=seq if isinstance(seq, int) else None
-                )
-            )
-            continue
-        if ledger.entry_hash(chained.seq, chained.entry, chained.prev_hash) != chained.hash:
-            problems.append(
-                ledger.Problem("hash does not match the entry's content", seq=chained.seq)
-            )
-        entries.append(chained)
-    return entries, problems
-
-
-def _balance_problems(
-    derived: dict[tuple[str, str, str], int], stored: dict[tuple[str, str, str], int]
-) -> list[ledger.Problem]:
-    problems: list[ledger.Problem] = []
-    for key in sorted(set(derived) | set(stored)):
-        if derived.get(key, 0) != stored.get(key, 0):
-            entity, account, currency = key
-            problems.append(
-                ledger.Problem(
-                    f"stored balance of {entity} {account} is {stored.get(key, 0)} {currency} "
-                    f"minor units; postings sum to {derived.get(key, 0)}"
-                )
-            )
-    return problems
 
 
 def _disclosure_problems(
@@ -273,8 +227,9 @@ def _disclosure_problems(
 
 
 def _recorded_digest_problems(
-    documents: list[dict[str, Any]], cycles: dict[str, Cycle | None]
+    documents: list[dict[str, Any]], cycles: Mapping[str, Cycle | None]
 ) -> list[ledger.Problem]:
+    """Each cycle record in the journal names the digest its cycle was approved with."""
     problems: list[ledger.Problem] = []
     for document in documents:
         record = document.get("cycle")

@@ -60,12 +60,10 @@ def verify_chain(
     expected_seq = 1
     prev_hash = GENESIS_HASH
     for document in documents:
-        seq = document.get("seq")
-        try:
-            chained = entry_from_document(document)
-        except (InvalidInput, LedgerError) as error:
-            problems.append(Problem(f"entry cannot be read: {error}", seq=expected_seq))
-            expected_seq = (_int_or_none(seq) or expected_seq) + 1
+        chained, content = entry_problems(document, expected_seq)
+        if chained is None:
+            problems += content
+            expected_seq = (_int_or_none(document.get("seq")) or expected_seq) + 1
             prev_hash = str(document.get("hash", ""))
             continue
         if chained.seq != expected_seq:
@@ -78,20 +76,50 @@ def verify_chain(
             problems.append(
                 Problem("prev_hash does not match the hash of the entry before", seq=chained.seq)
             )
-        recomputed = entry_hash(chained.seq, chained.entry, chained.prev_hash)
-        as_exported = sha256_hex(canonical_json({k: v for k, v in document.items() if k != "hash"}))
-        if recomputed != chained.hash:
-            problems.append(Problem("hash does not match the entry's content", seq=chained.seq))
-        elif as_exported != chained.hash:
-            # Same meaning, other text ("100.0" for "100.00", "3" for 3): still not what was
-            # hashed, so the export was altered.
-            problems.append(
-                Problem("the entry's text differs from what was hashed", seq=chained.seq)
-            )
+        problems += content
         entries.append(chained)
         expected_seq = chained.seq + 1
         prev_hash = chained.hash
     return entries, problems
+
+
+def entry_problems(
+    document: Mapping[str, Any], expected_seq: int | None = None
+) -> tuple[ChainedEntry | None, list[Problem]]:
+    """One entry read back and hashed again (its content, not its place in the chain): the
+    entry, or ``None`` when it cannot be read (reported at ``expected_seq``, else at the
+    ``seq`` it claims), and what is wrong."""
+    try:
+        chained = entry_from_document(document)
+    except (InvalidInput, LedgerError) as error:
+        where = expected_seq if expected_seq is not None else _int_or_none(document.get("seq"))
+        return None, [Problem(f"entry cannot be read: {error}", seq=where)]
+    recomputed = entry_hash(chained.seq, chained.entry, chained.prev_hash)
+    as_exported = sha256_hex(canonical_json({k: v for k, v in document.items() if k != "hash"}))
+    if recomputed != chained.hash:
+        return chained, [Problem("hash does not match the entry's content", seq=chained.seq)]
+    if as_exported != chained.hash:
+        # Same meaning, other text ("100.0" for "100.00", "3" for 3): still not what was
+        # hashed, so the export was altered.
+        return chained, [Problem("the entry's text differs from what was hashed", seq=chained.seq)]
+    return chained, []
+
+
+def stored_balance_problems(
+    derived: Mapping[tuple[str, str, str], int], stored: Mapping[tuple[str, str, str], int]
+) -> list[Problem]:
+    """Each stored balance against the sum of the postings, by (entity, account, currency)."""
+    problems: list[Problem] = []
+    for key in sorted(set(derived) | set(stored)):
+        if derived.get(key, 0) != stored.get(key, 0):
+            entity, account, currency = key
+            problems.append(
+                Problem(
+                    f"stored balance of {entity} {account} is {stored.get(key, 0)} "
+                    f"{currency} minor units; postings sum to {derived.get(key, 0)}",
+                )
+            )
+    return problems
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -340,15 +368,7 @@ def verify_journal(
         problems.append(_head_problem(entries, expected_head))
     derived = balances(chained.entry for chained in entries)
     if stored_balances is not None:
-        for key in sorted(set(derived) | set(stored_balances)):
-            if derived.get(key, 0) != stored_balances.get(key, 0):
-                entity, account, currency = key
-                problems.append(
-                    Problem(
-                        f"stored balance of {entity} {account} is {stored_balances.get(key, 0)} "
-                        f"{currency} minor units; postings sum to {derived.get(key, 0)}",
-                    )
-                )
+        problems.extend(stored_balance_problems(derived, stored_balances))
     return VerificationReport(
         entries=len(documents),  # unreadable entries count too: they are in the journal
         cycles=cycles,
